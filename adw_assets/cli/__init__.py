@@ -1,0 +1,57 @@
+"""The ``adw`` command line. Each command group lives in its own module of this package."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from adw_assets.errors import AdwError
+
+# No telemetry, no network: adw runs offline.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+def cli(verbose: bool) -> None:
+    """adw: AdventureWorks analytics, from PostgreSQL to dashboard, on a laptop or in the cloud."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _register() -> None:
+    from adw_assets.cli import airbyte, build, dev, events, replicate, source, up
+
+    cli.add_command(source.source)
+    cli.add_command(up.up)
+    cli.add_command(dev.dev)
+    # each module below exposes `command` (a click command or group) named after itself
+    for module in (replicate, build, events, airbyte):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="adw", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AdwError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,32 @@
+"""Small helpers shared by the CLI modules."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import click
+
+
+@contextmanager
+def step(title: str):
+    """Print ``title ...`` and, when the block ends, how long it took."""
+    click.echo(f"{title} ...", err=True)
+    start = time.perf_counter()
+    yield
+    click.echo(f"{title}: done in {time.perf_counter() - start:.1f} s", err=True)
+
+
+def echo_table(rows: list[tuple], headers: tuple[str, ...]) -> None:
+    """A plain aligned text table on stdout."""
+    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, r in enumerate(cells):
+        click.echo(
+            "  ".join(
+                c.rjust(w) if c[:1].isdigit() else c.ljust(w)
+                for c, w in zip(r, widths, strict=True)
+            ).rstrip()
+        )
+        if n == 0:
+            click.echo("  ".join("-" * w for w in widths))

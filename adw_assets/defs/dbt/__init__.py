@@ -1,0 +1,5 @@
+"""Domain ``dbt``."""
+
+import dagster as dg
+
+defs = dg.Definitions()

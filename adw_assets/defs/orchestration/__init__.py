@@ -1,0 +1,5 @@
+"""Domain ``orchestration``."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,5 @@
+"""Domain ``replication``."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,5 @@
+"""Domain ``web_events``."""
+
+import dagster as dg
+
+defs = dg.Definitions()
