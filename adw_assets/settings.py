@@ -56,6 +56,12 @@ class Settings:
         return self.home / "events"
 
     @property
+    def dagster_url(self) -> str:
+        """GraphQL endpoint of the Dagster webserver (``ADW_DAGSTER_URL``)."""
+        default = f"http://127.0.0.1:{self.dagster_port}/graphql"
+        return self.env.get("ADW_DAGSTER_URL") or default
+
+    @property
     def embedded(self) -> bool:
         return self.source_dsn is None
 
