@@ -16,8 +16,11 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def dagster_env() -> dict[str, str]:
     """The environment for a Dagster process over this ADW_HOME."""
+    from adw_assets.lib.dagster_home import ensure_dagster_home
+
     settings = get_settings()
     settings.ensure_dirs()
+    ensure_dagster_home(settings)
     env = dict(os.environ)
     env["ADW_HOME"] = str(settings.home)
     env["DAGSTER_HOME"] = str(settings.dagster_home)
