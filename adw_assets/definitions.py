@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from adw_assets.defs import dbt, orchestration, replication, source, web_events
+from adw_assets.defs import dashboard, dbt, orchestration, replication, source, web_events
 
 defs = dg.Definitions.merge(
     source.defs,
     replication.defs,
     dbt.defs,
     web_events.defs,
+    dashboard.defs,
     orchestration.defs,
 )

@@ -27,13 +27,13 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from adw_assets.cli import airbyte, build, dev, events, launch, replicate, source, up
+    from adw_assets.cli import airbyte, build, dashboard, dev, events, launch, replicate, source, up
 
     cli.add_command(source.source)
     cli.add_command(up.up)
     cli.add_command(dev.dev)
     # each module below exposes `command` (a click command or group) named after itself
-    for module in (replicate, build, events, airbyte, launch):
+    for module in (replicate, build, events, airbyte, launch, dashboard):
         cli.add_command(module.command)
 
 
