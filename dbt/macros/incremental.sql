@@ -1,0 +1,33 @@
+{#-
+  incremental_window(column): on an incremental run, keep the rows whose `column` (the time
+  the replicated row was extracted) is at or after the newest value already in the model
+  minus the lookback (var lookback_minutes, env ADW_DBT_LOOKBACK_MINUTES). The merge on the
+  model's unique key makes re-reading rows harmless. Renders nothing on a full build.
+-#}
+{% macro incremental_window(column) -%}
+    {%- if is_incremental() -%}
+        {%- set lookback = env_var('ADW_DBT_LOOKBACK_MINUTES', var('lookback_minutes')) | int -%}
+        {{ column }} >= coalesce(
+            (select {{ minutes_before('max(' ~ column ~ ')', lookback) }} from {{ this }}),
+            cast('1900-01-01 00:00:00' as timestamp)
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro minutes_before(timestamp_expression, minutes) %}
+    {{- return(adapter.dispatch('minutes_before', 'adw')(timestamp_expression, minutes)) -}}
+{% endmacro %}
+
+{% macro default__minutes_before(timestamp_expression, minutes) -%}
+    ({{ timestamp_expression }} - interval '{{ minutes | int }} minutes')
+{%- endmacro %}
+
+{% macro duckdb__minutes_before(timestamp_expression, minutes) -%}
+    ({{ timestamp_expression }} - interval {{ minutes | int }} minute)
+{%- endmacro %}
+
+{% macro bigquery__minutes_before(timestamp_expression, minutes) -%}
+    timestamp_sub({{ timestamp_expression }}, interval {{ minutes | int }} minute)
+{%- endmacro %}
