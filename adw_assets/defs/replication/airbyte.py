@@ -1,0 +1,216 @@
+"""Replication through Airbyte (``ADW_REPLICATION=airbyte``): dagster-airbyte assets with the
+very keys of the embedded replicator.
+
+The asset specs come from the cached connection snapshot (``airbyte_specs.json`` beside this
+file, or ``ADW_AIRBYTE_SPECS``), refreshed by ``adw airbyte refresh-specs``: loading the code
+location makes no network call, so it loads when Airbyte is down. One multi-asset syncs the
+connection; Airbyte syncs every selected stream of a connection at once, so a run that selects
+some streams still syncs them all, and the others are recorded as materialized too.
+"""
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
+from dagster_airbyte import (
+    AirbyteCloudWorkspace,
+    AirbyteConnectionTableProps,
+    AirbyteWorkspace,
+    DagsterAirbyteTranslator,
+)
+from dagster_airbyte.resources import BaseAirbyteWorkspace
+
+from adw_assets.errors import AdwError, ConfigError
+from adw_assets.lib.airbyte.cache import make_snapshot, read_snapshot
+from adw_assets.lib.airbyte.config import (
+    CLIENT_SECRET_VAR,
+    PASSWORD_VAR,
+    AirbyteConfig,
+    airbyte_config,
+)
+from adw_assets.lib.airbyte.sync import SyncResult, sync_and_poll
+from adw_assets.lib.airbyte.translation import (
+    StreamTable,
+    check_snapshot,
+    selected_tables,
+    table_props,
+)
+from adw_assets.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+GROUP = "replication"
+RESOURCE_KEY = "airbyte"
+
+
+class AdwAirbyteTranslator(DagsterAirbyteTranslator):
+    """dagster-airbyte's spec (column schema, connection metadata) under adw's key and group."""
+
+    def __init__(self, snapshot: Mapping[str, Any], warehouse: str):
+        self.tables = {t.stream: t for t in selected_tables(snapshot)}
+        self.warehouse = warehouse
+
+    def get_asset_spec(self, props: AirbyteConnectionTableProps) -> dg.AssetSpec:
+        spec = super().get_asset_spec(props)
+        t = self.tables.get(props.table_name)
+        if t is None:  # a stream the cached snapshot does not know: dagster-airbyte's default
+            return spec
+        source = t.source_key_path
+        columns = [
+            dg.TableColumn(name, info.get("airbyte_type") or info.get("format") or info["type"])
+            for name, info in (t.json_schema.get("properties") or {}).items()
+        ]
+        return spec.replace_attributes(
+            key=t.key_path,
+            deps=[dg.AssetKey(source)] if source else [],
+            group_name=GROUP,
+            kinds={"airbyte", self.warehouse},
+            description=(
+                f"{'.'.join(source or [t.stream])} replicated by Airbyte into {t.table_name} "
+                f"({t.sync_mode} | {t.destination_sync_mode}, cursor "
+                f"{', '.join(t.cursor_field) or '-'})."
+            ),
+            metadata={
+                **spec.metadata,
+                **TableMetadataSet(table_name=t.table_name, column_schema=dg.TableSchema(columns)),
+                "primary_key": ", ".join(t.primary_key),
+                "cursor": ", ".join(t.cursor_field),
+                "sync_mode": f"{t.sync_mode} | {t.destination_sync_mode}",
+            },
+        )
+
+
+def airbyte_workspace(cfg: AirbyteConfig) -> BaseAirbyteWorkspace:
+    """The dagster-airbyte resource; secrets stay in the environment (``dg.EnvVar``)."""
+    common: dict[str, Any] = {
+        "workspace_id": cfg.workspace_id or "",
+        "poll_interval": cfg.poll_interval,
+        "poll_timeout": cfg.poll_timeout,
+        "request_timeout": cfg.request_timeout,
+    }
+    if cfg.cloud:
+        return AirbyteCloudWorkspace(
+            client_id=cfg.client_id or "", client_secret=dg.EnvVar(CLIENT_SECRET_VAR), **common
+        )
+    auth: dict[str, Any] = {}
+    if cfg.auth == "client_credentials":
+        auth = {"client_id": cfg.client_id, "client_secret": dg.EnvVar(CLIENT_SECRET_VAR)}
+    elif cfg.auth == "basic":
+        auth = {"username": cfg.username, "password": dg.EnvVar(PASSWORD_VAR)}
+    return AirbyteWorkspace(
+        rest_api_base_url=cfg.rest_api_base_url,
+        configuration_api_base_url=cfg.configuration_api_base_url,
+        **auth,
+        **common,
+    )
+
+
+def _connection_url(cfg: AirbyteConfig, connection_id: str) -> str:
+    host = "https://cloud.airbyte.com" if cfg.cloud else cfg.url
+    return f"{host}/workspaces/{cfg.workspace_id}/connections/{connection_id}/timeline"
+
+
+def _metadata(t: StreamTable, result: SyncResult, cfg: AirbyteConfig) -> dict[str, Any]:
+    stats = result.stream_stats(t.stream)
+    state = result.stream_states.get(t.stream, {})
+    metadata = {
+        **TableMetadataSet(table_name=t.table_name),
+        "rows_synced": stats.get("recordsCommitted", stats.get("recordsEmitted")),
+        "bytes_synced": stats.get("bytesCommitted", stats.get("bytesEmitted")),
+        "cursor": state.get("cursor"),
+        "generation": t.generation,
+        "duration_s": round(result.seconds, 2),
+        "airbyte_job_id": result.job_id,
+        "airbyte_connection": dg.MetadataValue.url(
+            _connection_url(cfg, result.connection["connectionId"])
+        ),
+    }
+    return {k: v for k, v in metadata.items() if v is not None}
+
+
+def _materializations(
+    context: dg.AssetExecutionContext, result: SyncResult, destination: Mapping[str, Any]
+) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
+    cfg = airbyte_config()
+    live = make_snapshot(result.connection, destination, refreshed_from="sync")
+    done: set[dg.AssetKey] = set()
+    for t in selected_tables(live):
+        key = dg.AssetKey(t.key_path)
+        metadata = _metadata(t, result, cfg)
+        if key in context.selected_asset_keys:
+            done.add(key)
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        else:
+            # Airbyte syncs the whole connection: record what it wrote, selected or not.
+            yield dg.AssetMaterialization(
+                asset_key=key,
+                metadata=metadata,
+                description=f"Synced by Airbyte job {result.job_id} with the selected streams.",
+            )
+    missing = context.selected_asset_keys - done
+    if missing:
+        names = ", ".join(sorted(k.to_user_string() for k in missing))
+        raise dg.Failure(
+            f"Airbyte job {result.job_id} succeeded but the connection no longer syncs {names}; "
+            "select the streams in Airbyte or run `adw airbyte refresh-specs`."
+        )
+
+
+def _sync_assets(specs: list[dg.AssetSpec], destination: Mapping[str, Any]) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        name="airbyte_sync",
+        specs=specs,
+        can_subset=True,
+        description="Sync the Airbyte connection (all its selected streams) and wait for it.",
+    )
+    def airbyte_sync(context: dg.AssetExecutionContext, airbyte: BaseAirbyteWorkspace):
+        cfg = airbyte_config()
+        try:
+            cfg.require()
+            result = sync_and_poll(airbyte.get_client(), cfg.connection_id, log=context.log)
+        except AdwError as exc:
+            raise dg.Failure(
+                description=str(exc), metadata={"airbyte_job_id": getattr(exc, "job_id", None)}
+            ) from exc
+        yield from _materializations(context, result, destination)
+
+    return airbyte_sync
+
+
+def build_airbyte_defs() -> dg.Definitions:
+    """The replication domain with Airbyte: one asset per stream, from the cached specs.
+
+    Reads no network: a missing or stale cache is fixed by ``adw airbyte refresh-specs``. A
+    cache whose connection writes other tables than ``<ADW_RAW_PREFIX><schema>.<table>``
+    raises :class:`ConfigError`, since dbt would read tables Airbyte does not write.
+    """
+    settings = get_settings()
+    cfg = airbyte_config(settings)
+    snapshot = read_snapshot(cfg.specs_path)
+    errors, _ = check_snapshot(snapshot, settings.raw_prefix)
+    if errors:
+        raise ConfigError(
+            f"the Airbyte spec cache {cfg.specs_path} describes a connection adw cannot use: "
+            + " ".join(errors)
+        )
+    cached_id = snapshot["connection"]["connectionId"]
+    if cfg.connection_id and cfg.connection_id != cached_id:
+        if snapshot.get("refreshed_at"):
+            log.warning(
+                "the Airbyte spec cache was refreshed from connection %s but "
+                "ADW_AIRBYTE_CONNECTION_ID=%s; run `adw airbyte refresh-specs`.",
+                cached_id,
+                cfg.connection_id,
+            )
+        snapshot = {
+            **snapshot,
+            "connection": {**snapshot["connection"], "connectionId": cfg.connection_id},
+        }
+    translator = AdwAirbyteTranslator(snapshot, settings.warehouse)
+    specs = [translator.get_asset_spec(props) for props in table_props(snapshot)]
+    return dg.Definitions(
+        assets=[_sync_assets(specs, snapshot["destination"])],
+        resources={RESOURCE_KEY: airbyte_workspace(cfg)},
+    )

@@ -1,0 +1,163 @@
+"""From the Airbyte connection to adw's tables and asset keys.
+
+Airbyte writes stream ``<table>`` of source namespace ``<schema>`` to the destination
+namespace its connection defines; with the custom format ``raw_${SOURCE_NAMESPACE}`` and no
+stream prefix that is ``raw_<schema>.<table>``, the very table (and asset key) the embedded
+replicator writes. :func:`check_snapshot` says when a connection does not write there.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dagster_airbyte import AirbyteConnectionTableProps
+
+from adw_assets.lib.airbyte.catalog import CURSOR_FIELD
+from adw_assets.lib.source.catalog import TABLES_BY_NAME
+
+
+@dataclass(frozen=True)
+class StreamTable:
+    """One stream of the connection and the warehouse table Airbyte writes it to."""
+
+    stream: str
+    source_namespace: str | None
+    namespace: str | None
+    """The destination namespace (schema / dataset)."""
+    selected: bool
+    sync_mode: str | None
+    destination_sync_mode: str | None
+    cursor_field: tuple[str, ...]
+    primary_key: tuple[str, ...]
+    generation: int | None
+    json_schema: Mapping[str, Any]
+
+    @property
+    def key_path(self) -> list[str]:
+        """The asset key: ``[<destination namespace>, <table>]``."""
+        return [self.namespace, self.stream] if self.namespace else [self.stream]
+
+    @property
+    def source_key_path(self) -> list[str] | None:
+        """The key of the source table it copies, when it is one of adw's source tables."""
+        if self.source_namespace and f"{self.source_namespace}.{self.stream}" in TABLES_BY_NAME:
+            return [self.source_namespace, self.stream]
+        return None
+
+    @property
+    def table_name(self) -> str:
+        return ".".join(self.key_path)
+
+
+def destination_namespace(
+    connection: Mapping[str, Any], destination: Mapping[str, Any], source_namespace: str | None
+) -> str | None:
+    """The namespace Airbyte writes a stream to, per the connection's namespace definition."""
+    definition = (connection.get("namespaceDefinition") or "source").lower().replace("_", "")
+    if definition == "customformat":
+        fmt = connection.get("namespaceFormat") or "${SOURCE_NAMESPACE}"
+        return fmt.replace("${SOURCE_NAMESPACE}", source_namespace or "") or None
+    if definition == "destination":
+        config = destination.get("configuration") or {}
+        return config.get("dataset_id") or config.get("schema")
+    return source_namespace
+
+
+def stream_tables(snapshot: Mapping[str, Any]) -> list[StreamTable]:
+    """Every stream of the cached connection (selected or not), in catalog order."""
+    connection, destination = snapshot["connection"], snapshot["destination"]
+    prefix = connection.get("prefix") or ""
+    tables = []
+    for entry in connection["syncCatalog"].get("streams", []):
+        stream, config = entry.get("stream", {}), entry.get("config", {})
+        source_namespace = stream.get("namespace")
+        tables.append(
+            StreamTable(
+                stream=prefix + stream["name"],
+                source_namespace=source_namespace,
+                namespace=destination_namespace(connection, destination, source_namespace),
+                selected=bool(config.get("selected", False)),
+                sync_mode=config.get("syncMode"),
+                destination_sync_mode=config.get("destinationSyncMode"),
+                cursor_field=tuple(config.get("cursorField") or ()),
+                primary_key=tuple(p[0] for p in config.get("primaryKey") or () if p),
+                generation=config.get("generationId"),
+                json_schema=stream.get("jsonSchema") or {},
+            )
+        )
+    return tables
+
+
+def selected_tables(snapshot: Mapping[str, Any]) -> list[StreamTable]:
+    return [t for t in stream_tables(snapshot) if t.selected]
+
+
+def check_snapshot(snapshot: Mapping[str, Any], raw_prefix: str) -> tuple[list[str], list[str]]:
+    """``(errors, warnings)`` about a connection, against adw's contract.
+
+    Errors: the connection would write other tables than adw's graph and dbt expect (a
+    namespace other than ``<raw_prefix><schema>``, a stream prefix, two streams of one name).
+    Warnings: a source table not synced, or synced without incremental | append + deduped on
+    ``modifieddate`` with the table's primary key.
+    """
+    connection = snapshot["connection"]
+    errors: list[str] = []
+    warnings: list[str] = []
+    tables = selected_tables(snapshot)
+    fix = (
+        "In the Airbyte connection set 'Destination namespace' to 'Custom format' "
+        f"`{raw_prefix}${{SOURCE_NAMESPACE}}` and no stream prefix, then run "
+        "`adw airbyte refresh-specs`."
+    )
+    if connection.get("prefix"):
+        errors.append(f"the connection adds the stream prefix {connection['prefix']!r}. {fix}")
+    for t in tables:
+        expected = f"{raw_prefix}{t.source_namespace}"
+        if t.source_namespace and t.namespace != expected:
+            errors.append(
+                f"stream {t.source_namespace}.{t.stream} lands in {t.namespace}.{t.stream}, "
+                f"not {expected}.{t.stream} (ADW_RAW_PREFIX={raw_prefix!r}). {fix}"
+            )
+    for name, count in Counter(t.stream for t in tables).items():
+        if count > 1:
+            errors.append(f"{count} selected streams are named {name!r}; names must be unique.")
+    synced = {f"{t.source_namespace}.{t.stream}": t for t in tables}
+    for qualified, source in TABLES_BY_NAME.items():
+        t = synced.get(qualified)
+        if t is None:
+            warnings.append(f"source table {qualified} is not synced by the connection.")
+            continue
+        mode = f"{t.sync_mode} | {t.destination_sync_mode}"
+        if mode != "incremental | append_dedup":
+            warnings.append(f"{qualified} syncs as {mode}, not incremental | append_dedup.")
+        if t.cursor_field != (CURSOR_FIELD,):
+            warnings.append(f"{qualified} has cursor {list(t.cursor_field)}, not [modifieddate].")
+        if t.primary_key != source.primary_key:
+            warnings.append(
+                f"{qualified} has primary key {list(t.primary_key)}, "
+                f"not {list(source.primary_key)}."
+            )
+    return errors, warnings
+
+
+def table_props(snapshot: Mapping[str, Any]) -> list[AirbyteConnectionTableProps]:
+    """dagster-airbyte's description of each selected stream, from the cache (no API call)."""
+    connection, destination = snapshot["connection"], snapshot["destination"]
+    config = destination.get("configuration") or {}
+    return [
+        AirbyteConnectionTableProps(
+            table_name=t.stream,
+            stream_prefix=connection.get("prefix") or None,
+            stream_name=t.stream[len(connection.get("prefix") or "") :],
+            json_schema=t.json_schema,
+            connection_id=connection["connectionId"],
+            connection_name=connection["name"],
+            destination_type=destination["destinationType"],
+            database=config.get("database") or config.get("project_id"),
+            schema=t.namespace,
+        )
+        for t in selected_tables(snapshot)
+    ]
