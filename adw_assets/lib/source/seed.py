@@ -26,6 +26,7 @@ from adw_assets.lib.source.catalog import TABLES, TABLES_BY_NAME
 from adw_assets.lib.source.load import (
     Progress,
     copy_statement,
+    foreign_keys_checked_at_end,
     nonempty_tables,
     prepare_target,
     reset_sequences,
@@ -81,26 +82,33 @@ def seed_database(
     with connect(dsn) as conn:
         prepare_target(conn, replace, "seed")
         world = World(scale, seed, today or date.today())
-        current, t0 = None, time.perf_counter()
-        batches = world.batches()
-        while True:
-            t_batch = time.perf_counter()
-            item = next(batches, None)
-            if item is None:
-                break
-            qualified, rows = item
-            if qualified != current and qualified != "sales.salesorderdetail":
-                _report(say, current, counts, t_batch - t0)
-                current, t0 = qualified, t_batch
-            counts[qualified] += copy_arrow(conn, qualified, rows)
-            if qualified == "sales.salesorderdetail":
-                say(f"  orders: {counts['sales.salesorderheader']:,} of {len(world.orderdate):,}")
-        _report(say, current, counts, time.perf_counter() - t0)
+        with foreign_keys_checked_at_end(conn):
+            _copy_world(conn, world, counts, say)
         reset_sequences(conn)
         conn.commit()
     total, elapsed = sum(counts.values()), time.perf_counter() - started
     say(f"seeded {total:,} rows in {elapsed:.1f} s ({total / max(elapsed, 1e-6):,.0f} rows/s)")
     return counts
+
+
+def _copy_world(
+    conn: psycopg.Connection, world: World, counts: dict[str, int], say: Progress
+) -> None:
+    current, t0 = None, time.perf_counter()
+    batches = world.batches()
+    while True:
+        t_batch = time.perf_counter()
+        item = next(batches, None)
+        if item is None:
+            break
+        qualified, rows = item
+        if qualified != current and qualified != "sales.salesorderdetail":
+            _report(say, current, counts, t_batch - t0)
+            current, t0 = qualified, t_batch
+        counts[qualified] += copy_arrow(conn, qualified, rows)
+        if qualified == "sales.salesorderdetail":
+            say(f"  orders: {counts['sales.salesorderheader']:,} of {len(world.orderdate):,}")
+    _report(say, current, counts, time.perf_counter() - t0)
 
 
 def _report(say: Progress, qualified: str | None, counts: dict[str, int], seconds: float) -> None:
