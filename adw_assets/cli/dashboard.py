@@ -1,11 +1,78 @@
-"""``adw dashboard``: not yet built (placeholder registered by the CLI)."""
+"""``adw dashboard``: the Streamlit dashboard on 127.0.0.1 over this ADW_HOME."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import click
 
+from adw_assets.settings import get_settings
 
-@click.command(name="dashboard", hidden=True)
-def command() -> None:
-    """Not yet available."""
-    raise click.UsageError("adw dashboard is not built yet")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP = REPO_ROOT / "dashboard" / "app.py"
+
+
+def streamlit_argv(port: int) -> list[str]:
+    """The streamlit command line (settings also in dashboard/.streamlit/config.toml)."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
+
+
+def _export_if_missing() -> None:
+    """A first snapshot when none exists and the warehouse can be read now (no waiting)."""
+    from adw_assets.errors import AdwError
+    from adw_assets.lib.serving import export_snapshot, read_manifest, serving_dir
+
+    settings = get_settings()
+    out = serving_dir(settings)
+    if read_manifest(out) is not None or not settings.duckdb_path.exists():
+        return
+    try:
+        manifest = export_snapshot(settings.duckdb_path, out, timeout=0)
+        click.echo(f"snapshot: {len(manifest['marts'])} marts exported to {out}", err=True)
+    except AdwError as exc:
+        click.echo(f"snapshot not exported now ({exc})", err=True)
+
+
+@click.command(name="dashboard")
+@click.option("--port", type=int, default=None, help="Port (default ADW_DASHBOARD_PORT or 8501).")
+@click.option(
+    "--export/--no-export",
+    default=True,
+    show_default=True,
+    help="Export a first snapshot of the marts when none exists yet.",
+)
+def command(port: int | None, export: bool) -> None:
+    """Serve the dashboard (the five business questions, live web events) on 127.0.0.1."""
+    settings = get_settings()
+    port = port or settings.dashboard_port
+    settings.ensure_dirs()
+    if export:
+        _export_if_missing()
+    env = dict(os.environ)
+    env["ADW_HOME"] = str(settings.home)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+    click.echo(f"Dashboard on http://127.0.0.1:{port} (ADW_HOME={settings.home}); Ctrl-C stops it.")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec: the dashboard process is this process (signals and kill reach streamlit itself)
+    os.chdir(APP.parent)
+    os.execve(sys.executable, streamlit_argv(port), env)

@@ -1,0 +1,113 @@
+"""The live panel's data: web events read straight from the Parquet landing zone.
+
+The event stream writes micro-batches atomically (temp file + rename) under
+``$ADW_HOME/events/landing/event_date=YYYY-MM-DD/*.parquet``; a file, once visible, never
+changes. :class:`LiveEvents` loads each new file once into an in-memory DuckDB table keyed on
+``event_id`` (repeated deliveries are ignored), keeping the recent partitions only, so a refresh
+costs the new files, not the whole zone. It never opens the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from adw_assets.lib.semantic import LIVE_EVENTS
+
+log = logging.getLogger(__name__)
+
+_DDL = f"""
+create table {LIVE_EVENTS} (
+    event_id varchar primary key,
+    event_at timestamptz,
+    session_id varchar,
+    country varchar,
+    device_type varchar,
+    order_value double
+)
+"""
+_INSERT = f"""
+insert or ignore into {LIVE_EVENTS}
+select
+    cast(event_id as varchar),
+    cast("timestamp" as timestamptz),
+    cast(session_id as varchar),
+    cast(country as varchar),
+    cast(device_type as varchar),
+    cast(order_value as double)
+from read_parquet(?, union_by_name = true)
+"""
+
+
+def _partition_date(path: Path) -> date | None:
+    _, _, value = path.name.partition("event_date=")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class LiveEvents:
+    """Recent landing-zone events, deduplicated on ``event_id``, in memory.
+
+    ``horizon_hours`` bounds what is kept (partitions older than that are not read); the
+    live panel shows at most the last 24 hours.
+    """
+
+    def __init__(self, landing_dir: Path | str, horizon_hours: float = 48.0) -> None:
+        self.landing_dir = Path(landing_dir)
+        self.horizon = timedelta(hours=horizon_hours)
+        self._con = duckdb.connect(":memory:")
+        self._con.execute("set TimeZone = 'UTC'")
+        self._con.execute(_DDL)
+        self._lock = threading.Lock()
+        self._seen: set[str] = set()
+        self.files_loaded = 0
+
+    def _new_files(self, now: datetime) -> list[Path]:
+        if not self.landing_dir.is_dir():
+            return []
+        oldest = (now - self.horizon).date()
+        files = []
+        for part in self.landing_dir.iterdir():
+            day = _partition_date(part)
+            if day is None or day < oldest or not part.is_dir():
+                continue
+            for f in part.iterdir():
+                # temp files of the writer start with "." or end in ".tmp": not complete yet
+                if f.suffix == ".parquet" and f.name[0] not in "._" and str(f) not in self._seen:
+                    files.append(f)
+        return sorted(files)
+
+    def refresh(self, now: datetime | None = None) -> int:
+        """Load the files that appeared since the last call; returns how many."""
+        now = now or datetime.now(UTC)
+        with self._lock:
+            files = self._new_files(now)
+            if not files:
+                return 0
+            try:
+                self._con.execute(_INSERT, [[str(f) for f in files]])
+                loaded = files
+            except (duckdb.IOException, duckdb.InvalidInputException):
+                loaded = []  # a file vanished (retention) or is unreadable: go one by one
+                for f in files:
+                    try:
+                        self._con.execute(_INSERT, [[str(f)]])
+                        loaded.append(f)
+                    except (duckdb.IOException, duckdb.InvalidInputException) as exc:
+                        log.warning("live panel: skipping %s: %s", f, exc)
+            self._seen.update(str(f) for f in loaded)
+            self.files_loaded += len(loaded)
+            self._con.execute(f"delete from {LIVE_EVENTS} where event_at < ?", [now - self.horizon])
+            return len(loaded)
+
+    def query(self, sql: str, params: list[object] | None = None) -> pd.DataFrame:
+        cur = self._con.cursor()
+        cur.execute("set TimeZone = 'UTC'")
+        return cur.execute(sql, params or []).df()

@@ -1,0 +1,121 @@
+"""5. Web traffic by country against order value, and the live panel of the event stream."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import ui
+
+ui.header("Web traffic", "5 · Does web traffic by country go with order value? What happens now?")
+
+LIVE_SECONDS = 5
+WINDOWS = {"15 min": 15, "1 hour": 60, "24 hours": 1440}
+
+st.subheader("Live: the event stream")
+window = st.segmented_control(
+    "Window", list(WINDOWS), default="15 min", required=True, key="live_window"
+)
+
+
+@st.fragment(run_every=LIVE_SECONDS)
+def live_panel(window: str) -> None:
+    minutes = WINDOWS[window]
+    now = datetime.now(UTC)
+    with ui.guard("the live events"):
+        where = [("live_event_at", ">=", now - timedelta(minutes=minutes))]
+        row = ui.live_chart("live_kpis", where).iloc[0]
+        recent = ui.live_chart("live_kpis", [("live_event_at", ">=", now - timedelta(minutes=5))])
+        per_minute = float(recent.iloc[0]["live_events"]) / 5
+        st.caption(f"In the last {window} (UTC clock), from the landing zone:")
+        ui.kpis(
+            row,
+            ("live_events", "live_sessions", "live_web_orders", "live_order_value"),
+            extra=[
+                ("Events / min (last 5 min)", f"{per_minute:,.1f}", None),
+                ("Last event", ui.fmt(row["live_last_event_at"], "time"), None),
+            ],
+        )
+        df = ui.live_chart("live_by_minute", where)
+        fig = go.Figure(
+            go.Bar(
+                x=df["live_minute"], y=df["live_events"], marker_color=ui.ACCENT,
+                customdata=df[["live_sessions", "live_web_orders"]],
+                hovertemplate="%{x|%H:%M} UTC<br>%{y:,} events<br>%{customdata[0]:,} sessions"
+                "<br>%{customdata[1]:,} web orders<extra></extra>",
+            )
+        )  # fmt: skip
+        fig.update_layout(
+            title=f"Events per minute (UTC), last {window}",
+            xaxis_type="date",
+            xaxis_range=[now - timedelta(minutes=minutes), now + timedelta(minutes=1)],
+            yaxis_title="Events", height=300,
+        )  # fmt: skip
+        ui.plot(fig, key="live_minutes")
+        st.caption(
+            f"Refreshes every {LIVE_SECONDS} s from the landing zone (deduplicated on event_id) "
+            f"· updated {now:%H:%M:%S} UTC"
+            + ("" if row["live_events"] else " · no event in this window: run "
+               "`adw events stream` to watch it move")
+        )  # fmt: skip
+
+
+live_panel(window)
+
+st.divider()
+st.subheader("Web traffic against order value, by country")
+with ui.guard("the web-traffic marts"):
+    total = ui.chart("web_kpis").iloc[0]
+    df = ui.chart("web_by_country", order_by=["sessions"], descending=True)
+    y = st.segmented_control(
+        "Order value", ["sales_total_due", "web_order_value"], default="sales_total_due",
+        format_func=ui.label, required=True, key="web_value",
+    )  # fmt: skip
+    corr = "traffic_value_corr" if y == "sales_total_due" else "web_value_corr"
+    ui.kpis(total, ("sessions", "page_views", "web_orders", y, corr))
+
+    left, right = st.columns([3, 2])
+    with left:
+        colors = ui.color_map(df["web_country"])
+        fig = px.scatter(
+            df, x="sessions", y=y, size="page_views", color="web_country", text="web_country",
+            color_discrete_map=colors, size_max=40,
+            labels={"sessions": "Sessions", y: ui.label(y), "web_country": "Country"},
+            title=f"Sessions vs {ui.label(y).lower()} (r = {ui.fmt(total[corr], 'corr')})",
+        )  # fmt: skip
+        fig.update_traces(
+            textposition="top center",
+            hovertemplate="<b>%{text}</b><br>%{x:,} sessions<br>$%{y:,.2f}<extra></extra>",
+        )
+        if len(df) >= 2 and df["sessions"].nunique() > 1:
+            slope, intercept = np.polyfit(df["sessions"].astype(float), df[y].astype(float), 1)
+            xs = np.array([df["sessions"].min(), df["sessions"].max()], dtype=float)
+            fig.add_scatter(
+                x=xs, y=slope * xs + intercept, mode="lines", name="Linear fit",
+                line={"color": "#555", "dash": "dot"}, hoverinfo="skip",
+            )  # fmt: skip
+        fig.update_layout(yaxis_tickprefix="$", yaxis_tickformat="~s", showlegend=False)
+        ui.plot(fig, key="web_scatter")
+    with right:
+        daily = ui.chart("web_daily")
+        fig = px.line(
+            daily, x="event_date", y="daily_sessions", color="daily_country",
+            color_discrete_map=colors, title="Sessions per day",
+            labels={"event_date": "Date", "daily_sessions": "Sessions", "daily_country": ""},
+        )  # fmt: skip
+        ui.plot(fig, key="web_daily")
+
+    ui.table(
+        df,
+        {"web_country": "Country", "sessions": "Sessions", "page_views": "Page views",
+         "avg_duration_seconds": "Avg s / page", "web_orders": "Web orders",
+         "web_order_value": "Web order value", "sales_order_count": "Sales orders",
+         "sales_total_due": "Sales order value"},
+        {"sessions": "int", "page_views": "int", "avg_duration_seconds": "float",
+         "web_orders": "int", "web_order_value": "currency", "sales_order_count": "int",
+         "sales_total_due": "currency"},
+    )  # fmt: skip
