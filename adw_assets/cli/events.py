@@ -1,11 +1,184 @@
-"""``adw events``: not yet built (placeholder registered by the CLI)."""
+"""``adw events``: generate web events, stream them into the landing zone, show its status."""
 
 from __future__ import annotations
 
+import json
+import signal
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
 import click
 
+from adw_assets.cli._common import echo_table
 
-@click.command(name="events", hidden=True)
+
+@click.group(name="events")
 def command() -> None:
-    """Not yet available."""
-    raise click.UsageError("adw events is not built yet")
+    """Web events: generate, stream into the landing zone ($ADW_HOME/events), status."""
+
+
+def _ratio(_ctx, _param, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise click.BadParameter("must be between 0 and 1 (e.g. 0.02 for 2% bad events)")
+    return value
+
+
+_seed = click.option("--seed", type=int, default=7, show_default=True, help="Generator seed.")
+_bad = click.option(
+    "--bad-ratio",
+    type=float,
+    default=0.0,
+    show_default=True,
+    callback=_ratio,
+    help="Share of malformed events injected (every kind), for testing.",
+)
+
+
+@command.command()
+@click.option("-n", "--count", type=click.IntRange(min=0), default=1000, show_default=True)
+@_seed
+@_bad
+@click.option(
+    "--rate", type=click.FloatRange(min=0.001), default=100.0, show_default=True,
+    help="Events per second of event time (spacing of the timestamps).",
+)  # fmt: skip
+@click.option(
+    "--start",
+    help="ISO 8601 time of the first event (default: the last event is now).",
+)
+@click.option("--start-seq", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("-o", "--output", type=click.File("w"), default="-", help="File (default stdout).")
+def generate(count, seed, bad_ratio, rate, start, start_seq, output) -> None:
+    """Print COUNT events as JSON lines (deterministic for a seed and start time).
+
+    The same events `adw events stream --seed N` produces; pipe them into
+    `adw events stream --from-file -` to test an external producer.
+    """
+    from adw_assets.lib.events.config import events_config
+    from adw_assets.lib.events.generator import EventGenerator
+    from adw_assets.lib.events.reference import load_reference
+
+    cfg = events_config()
+    if start:
+        try:
+            t0 = datetime.fromisoformat(start).timestamp()
+        except ValueError:
+            raise click.BadParameter(f"{start!r} is not ISO 8601", param_hint="--start") from None
+    else:
+        t0 = time.time() - count / rate
+    generator = EventGenerator(seed, load_reference(), bad_ratio, cfg.lookback_hours)
+    done = 0
+    while done < count:
+        n = min(10_000, count - done)
+        window = (t0 + done / rate, t0 + (done + n) / rate)
+        for event in generator.emit(start_seq + done, n, *window):
+            output.write((event if isinstance(event, str) else json.dumps(event)) + "\n")
+        done += n
+    output.flush()
+
+
+@command.command()
+@click.option(
+    "--rate", type=click.FloatRange(min=0), default=1000.0, show_default=True,
+    help="Generated events per second (0: as fast as possible).",
+)  # fmt: skip
+@click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds.")
+@click.option("-n", "--count", type=click.IntRange(min=1), help="Stop after this many events.")
+@_seed
+@_bad
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Ingest JSON lines from this file ('-': stdin) instead of generating. A file is "
+    "resumed from its checkpoint; stdin is not (the producer re-delivers; idempotent).",
+)
+@click.option("--source-name", help="Checkpoint name of the stream (default: from seed or file).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet, as_json) -> None:
+    """Produce (or read) events, validate and land them until stopped (Ctrl-C, --duration).
+
+    Every second: events/s, accepted, rejected, lag (stderr). Resumes after a crash or kill
+    from its checkpoint without losing or duplicating an acknowledged event.
+    """
+    from adw_assets.errors import ConfigError
+    from adw_assets.lib.events import sources
+    from adw_assets.lib.events.config import events_config
+    from adw_assets.lib.events.generator import EventGenerator
+    from adw_assets.lib.events.reference import load_reference
+    from adw_assets.lib.events.stream import run_stream
+
+    cfg = events_config()
+    if source_name is not None and not sources.valid_source_name(source_name):
+        raise ConfigError(
+            f"--source-name {source_name!r}: use letters, digits, '.', '_' and single '-'."
+        )
+    if from_file is None:
+        generator = EventGenerator(seed, load_reference(), bad_ratio, cfg.lookback_hours)
+        source = sources.GeneratorSource(generator, rate=rate, limit=count, name=source_name)
+    elif str(from_file) == "-":
+        source = sources.StdinSource(name=source_name)
+    elif not from_file.is_file():
+        raise ConfigError(f"--from-file {from_file}: no such file; give a JSON-lines file or -.")
+    else:
+        source = sources.FileSource(from_file, name=source_name)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"streaming {source.name} into {cfg.landing_dir} (Ctrl-C stops)", err=True)
+    stats = run_stream(
+        source, cfg, duration=duration, stop=stop, progress=None if quiet else sys.stderr
+    )
+    click.echo(stats.summary(), err=True)
+    if as_json:
+        click.echo(json.dumps(stats.as_dict()))
+
+
+@command.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(as_json: bool) -> None:
+    """Landing-zone files and events, dead letters by reason, stream checkpoints."""
+    from adw_assets.lib.events.config import events_config
+    from adw_assets.lib.events.status import landing_status
+
+    cfg = events_config()
+    st = landing_status(cfg)
+    age = None if st.newest_batch_at is None else round(time.time() - st.newest_batch_at, 1)
+    summary = {
+        "landing_dir": str(cfg.landing_dir),
+        "files": st.files,
+        "events": st.events,
+        "event_dates": st.partitions,
+        "newest_batch_age_seconds": age,
+        "dead_letters": st.dead_letters,
+        "dead_letter_ratio": round(st.dead_letter_ratio, 6),
+        "max_dead_letter_ratio": cfg.max_dead_letter_ratio,
+        "dead_letters_by_reason": st.dead_by_reason,
+        "streams": [
+            {"source": c.source, "next_seq": c.next_seq, "accepted": c.accepted,
+             "rejected": c.rejected, "batches": c.batches, "pending": c.pending is not None}
+            for c in st.checkpoints
+        ],
+    }  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    click.echo(f"landing zone {cfg.landing_dir}")
+    click.echo(f"  {st.files:,} files, {st.events:,} events, dates {', '.join(st.partitions)}")
+    click.echo(f"  newest batch {'never' if age is None else f'{age} s ago'}")
+    click.echo(
+        f"  dead letters {st.dead_letters:,} (ratio {st.dead_letter_ratio:.4f}, "
+        f"threshold {cfg.max_dead_letter_ratio})"
+    )
+    if st.dead_by_reason:
+        echo_table(sorted(st.dead_by_reason.items()), ("reason", "events"))
+    if st.checkpoints:
+        click.echo("")
+        echo_table(
+            [(c.source, c.next_seq, c.accepted, c.rejected, c.batches) for c in st.checkpoints],
+            ("stream", "next seq", "accepted", "rejected", "batches"),
+        )

@@ -32,13 +32,19 @@ FALLBACK_PRICES: tuple[float, ...] = (
 )  # fmt: skip
 
 _CUSTOMERS_SQL = """
+with territory_countries as (
+    select
+        territoryid,
+        countryregioncode,
+        row_number() over (
+            partition by territoryid order by count(*) desc, countryregioncode
+        ) as rank
+    from {person}.stateprovince
+    group by territoryid, countryregioncode
+)
 select c.customerid, cr.name
 from {sales}.customer as c
-left join (
-    select territoryid, min(countryregioncode) as countryregioncode
-    from {person}.stateprovince
-    group by territoryid
-) as t on t.territoryid = c.territoryid
+left join territory_countries as t on t.territoryid = c.territoryid and t.rank = 1
 left join {person}.countryregion as cr on cr.countryregioncode = t.countryregioncode
 where c.personid is not null
 order by c.customerid

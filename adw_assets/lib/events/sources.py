@@ -18,6 +18,13 @@ from pathlib import Path
 
 from adw_assets.lib.events.generator import EventGenerator
 
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)*")
+
+
+def valid_source_name(name: str) -> bool:
+    """Stream names go into file names (``part-<source>-<seq>.parquet``)."""
+    return bool(_SOURCE_NAME.fullmatch(name)) and len(name) <= 80
+
 
 class GeneratorSource:
     """Generated events at ``rate`` per second (``rate <= 0``: as fast as possible).
@@ -46,6 +53,8 @@ class GeneratorSource:
         self.name = name or f"{generator.stream}-s{generator.seed}"
         self.max_batch = max_batch
         self.exhausted = False
+        # one batch per flush interval when rate-limited; otherwise as fast as possible
+        self.paced = rate > 0 and window is None
         self._started: float | None = None
         self._first_seq = 0
         self._last_t1: float | None = None
@@ -111,6 +120,7 @@ class FileSource:
     """JSON lines from a file, resumable by byte offset (an external producer's spool file)."""
 
     replayable = True
+    paced = False  # read as fast as possible, stop at the end of the file
 
     def __init__(self, path: Path, max_batch: int = 50_000, name: str | None = None) -> None:
         self.path = path
@@ -158,6 +168,7 @@ class StdinSource:
     and ingestion is idempotent on event_id (repeats are dead-lettered or deduplicated)."""
 
     replayable = False
+    paced = True  # one batch per flush interval, of whatever arrived
 
     def __init__(self, stream=None, max_batch: int = 50_000, name: str | None = None) -> None:
         self.name = name or f"stdin-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"

@@ -21,6 +21,7 @@ from adw_assets.lib.events.landing import (
     read_checkpoint,
     recent_event_ids,
     source_lock,
+    warm_up,
     write_batch,
     write_checkpoint,
 )
@@ -112,6 +113,7 @@ def run_stream(
     stop = stop or threading.Event()
     if validator is None:
         validator = Validator(cfg.lookback_seconds, cfg.max_clock_skew_seconds)
+    warm_up()
     with source_lock(cfg, source.name):
         checkpoint = read_checkpoint(cfg, source.name) or Checkpoint(source=source.name)
         if not source.replayable:
@@ -153,12 +155,14 @@ def run_stream(
             if checkpoint.pending:
                 land(checkpoint.pending)
                 stats.recovered_batch = True
-            paced = getattr(source, "rate", 1.0) > 0 and getattr(source, "window", None) is None
+            paced = source.paced
             next_tick = time.monotonic()
             while not source.exhausted and not stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     break
                 pending = source.next_batch(checkpoint.next_seq, time.time())
+                if pending is None and source.exhausted:
+                    break
                 lag = land(pending) if pending else None
                 stats.seconds = time.monotonic() - started
                 report.tick(lag)
