@@ -1,0 +1,97 @@
+"""DuckDB warehouse helpers: open the file with retry while another process holds its lock.
+
+DuckDB allows one writing process per database file. Every adw process that writes the
+warehouse (replication, dbt, the event loader) opens it through :func:`connect`, which waits
+and retries with backoff while another process holds the lock instead of failing at once.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from adw_assets.errors import AdwError
+
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+class WarehouseBusyError(AdwError):
+    """The DuckDB file stayed locked by another process for longer than the timeout."""
+
+
+def quote(identifier: str) -> str:
+    """A DuckDB identifier, double-quoted."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def qualified(schema: str, table: str) -> str:
+    return f"{quote(schema)}.{quote(table)}"
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
+
+
+def connect(
+    path: Path | str,
+    *,
+    read_only: bool = False,
+    timeout: float = DEFAULT_LOCK_TIMEOUT,
+    config: dict[str, str] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB file, retrying with backoff while another process holds its lock.
+
+    Raises :class:`WarehouseBusyError` after ``timeout`` seconds, naming the file.
+    """
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"the warehouse {path} is locked by another process ({exc}). "
+                    "Wait for the other adw/dagster/dbt run to finish, or stop it, then retry."
+                ) from exc
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 2.0) * (0.75 + random.random() / 2)
+
+
+@contextmanager
+def connection(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+    """:func:`connect` as a context manager that closes the connection."""
+    con = connect(path, **kwargs)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    row = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    """Column name -> DuckDB type (as ``information_schema`` spells it), in table order."""
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return {name: dtype for name, dtype in rows}

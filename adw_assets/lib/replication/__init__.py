@@ -1,0 +1,57 @@
+"""The embedded replicator (pure Python + DuckDB, no Dagster).
+
+``replicate(source_dsn, duckdb_path, ...)`` copies the AdventureWorks streams from PostgreSQL
+into DuckDB with Airbyte's "incremental | append + deduped" semantics and Destinations v2
+layout; see docs/replication.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adw_assets.lib.replication.engine import Progress, replicate, resolve_streams
+from adw_assets.lib.replication.result import (
+    ProgressEvent,
+    ReplicationResult,
+    StreamResult,
+    stderr_progress,
+)
+from adw_assets.lib.replication.writer import SchemaChangeError, raw_table_name
+from adw_assets.settings import Settings
+
+__all__ = [
+    "Progress",
+    "ProgressEvent",
+    "ReplicationResult",
+    "SchemaChangeError",
+    "StreamResult",
+    "raw_table_name",
+    "replicate",
+    "replicate_from_settings",
+    "resolve_streams",
+    "stderr_progress",
+]
+
+
+def replicate_from_settings(
+    settings: Settings,
+    streams: Sequence[str] | None = None,
+    full_refresh: bool | Sequence[str] = False,
+    progress: Progress | None = None,
+) -> ReplicationResult:
+    """:func:`replicate` with the source, warehouse and tuning from ``ADW_*`` settings."""
+    from adw_assets.lib.source.server import replication_dsn
+
+    workers = settings.get("ADW_REPLICATION_WORKERS") or "2"
+    return replicate(
+        replication_dsn(settings),
+        settings.duckdb_path,
+        prefix=settings.raw_prefix,
+        streams=streams,
+        full_refresh=full_refresh,
+        lag_seconds=settings.replication_lag_seconds,
+        batch_rows=settings.replication_batch_rows,
+        retries=settings.replication_retries,
+        progress=progress,
+        workers=max(1, int(workers)) if workers.isdigit() else 2,
+    )

@@ -1,0 +1,124 @@
+"""Read a stream from PostgreSQL: ``COPY (select ...) TO STDOUT`` CSV, parsed by pyarrow.
+
+The COPY output is streamed into pyarrow's incremental CSV reader, so only one block (a few
+MB) plus one batch of ``batch_rows`` rows is held in memory at a time. Types come from the
+source catalog, never inferred: decimals stay exact, ``""`` is an empty string while an
+unquoted empty field is NULL, and the country code ``NA`` stays a string.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pacsv
+from psycopg import sql
+
+from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream
+
+BLOCK_SIZE = 4 << 20
+
+SESSION_SQL = (
+    "set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set extra_float_digits = 3; "
+    "set default_transaction_read_only = on"
+)
+
+
+class _CopyStream(io.RawIOBase):
+    """A file-like view of psycopg's COPY chunks, for pyarrow."""
+
+    def __init__(self, chunks: Iterable[memoryview | bytes]) -> None:
+        self._chunks = iter(chunks)
+        self._current = memoryview(b"")
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size, pos = len(buffer), 0
+        while pos < size:
+            if not self._current:
+                try:
+                    self._current = memoryview(next(self._chunks))
+                except StopIteration:
+                    break
+            n = min(size - pos, len(self._current))
+            buffer[pos : pos + n] = self._current[:n]
+            self._current = self._current[n:]
+            pos += n
+        self.bytes_read += pos
+        return pos
+
+
+def select_query(stream: Stream, since: datetime | None) -> sql.Composed:
+    """``COPY (select <columns> from <table> [where modifieddate >= since]) TO STDOUT``."""
+    table = sql.Identifier(stream.schema, stream.table)
+    columns = sql.SQL(", ").join(c.select_sql for c in stream.columns)
+    where = sql.SQL("")
+    if since is not None:
+        where = sql.SQL(" where {} >= {}").format(sql.Identifier(CURSOR_FIELD), sql.Literal(since))
+    return sql.SQL("copy (select {} from {}{}) to stdout (format csv)").format(
+        columns, table, where
+    )
+
+
+def _csv_options(stream: Stream):
+    names = [c.name for c in stream.columns]
+    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=True)
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    convert = pacsv.ConvertOptions(
+        column_types={c.name: c.arrow_type for c in stream.columns},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    return read, parse, convert
+
+
+def read_batches(
+    conn: psycopg.Connection,
+    stream: Stream,
+    since: datetime | None,
+    batch_rows: int,
+) -> Iterator[pa.Table]:
+    """The rows of ``stream`` with ``modifieddate >= since`` (all when ``None``), as Arrow
+    tables of at most ``batch_rows`` rows each."""
+    read, parse, convert = _csv_options(stream)
+    with conn.cursor().copy(select_query(stream, since)) as copy:
+        source = _CopyStream(copy)
+        buffered = io.BufferedReader(source, BLOCK_SIZE)
+        try:
+            reader = pacsv.open_csv(
+                buffered, read_options=read, parse_options=parse, convert_options=convert
+            )
+        except pa.ArrowInvalid as exc:
+            if "Empty CSV file" in str(exc):
+                return
+            raise
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in reader:
+            offset = 0
+            while offset < batch.num_rows:
+                take = min(batch_rows - rows, batch.num_rows - offset)
+                pending.append(batch.slice(offset, take))
+                rows += take
+                offset += take
+                if rows == batch_rows:
+                    yield pa.Table.from_batches(pending)
+                    pending, rows = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending)
+
+
+def connect(dsn: str) -> psycopg.Connection:
+    """A read-only, autocommit connection with the session settings the reader relies on."""
+    conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+    conn.execute(SESSION_SQL)
+    return conn

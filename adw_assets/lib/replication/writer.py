@@ -1,0 +1,203 @@
+"""Write one stream into DuckDB in the Airbyte Destinations v2 layout, inside one transaction.
+
+* final table ``<namespace>.<table>``: one row per primary key; the greatest cursor wins,
+  ties go to the latest extraction (a re-read identical row is left as it is);
+* raw history ``airbyte_internal.<namespace>_raw__stream_<table>``: every row read, its
+  ``_airbyte_data`` built as JSON by DuckDB (``to_json(struct_pack(...))``).
+
+A full sync (first sync, or full refresh) recreates the final table and bulk-inserts each
+batch; an incremental sync MERGEs each batch by primary key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from adw_assets.errors import AdwError
+from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, is_widening
+from adw_assets.lib.replication.state import INTERNAL_SCHEMA
+from adw_assets.lib.warehouse import qualified, quote, table_columns, table_exists
+
+AIRBYTE_COLUMNS = {
+    "_airbyte_raw_id": "VARCHAR",
+    "_airbyte_extracted_at": "TIMESTAMP WITH TIME ZONE",
+    "_airbyte_meta": "JSON",
+    "_airbyte_generation_id": "BIGINT",
+}
+RAW_DDL = (
+    "_airbyte_raw_id varchar not null, _airbyte_extracted_at timestamp with time zone not null, "
+    "_airbyte_loaded_at timestamp with time zone, _airbyte_data json not null, "
+    "_airbyte_meta json, _airbyte_generation_id bigint"
+)
+
+
+class SchemaChangeError(AdwError):
+    """A source column changed to a type the warehouse column cannot hold."""
+
+
+def raw_table_name(namespace: str, table: str) -> str:
+    return f"{namespace}_raw__stream_{table}"
+
+
+class StreamWriter:
+    """Writes the batches of one stream sync; the caller owns the transaction."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        stream: Stream,
+        namespace: str,
+        *,
+        generation: int,
+        sync_id: int,
+        full: bool,
+    ) -> None:
+        self.con = con
+        self.stream = stream
+        self.namespace = namespace
+        self.final = qualified(namespace, stream.table)
+        self.raw = qualified(INTERNAL_SCHEMA, raw_table_name(namespace, stream.table))
+        self.generation = generation
+        self.full = full
+        self.meta = json.dumps({"changes": [], "sync_id": sync_id})
+        self.dropped: list[str] = []
+        self.max_cursor: datetime | None = None
+        self.rows_read = self.inserted = self.updated = 0
+        self._batch = 0
+
+    # -- schema -----------------------------------------------------------------------
+
+    def prepare(self) -> list[str]:
+        """Create or evolve the tables; return the schema changes applied (for metadata)."""
+        con, changes = self.con, []
+        con.execute(f"create table if not exists {self.raw} ({RAW_DDL})")
+        exists = table_exists(con, self.namespace, self.stream.table)
+        if self.full or not exists:
+            self.full = True
+            cols = [f"{quote(n)} {t}" for n, t in AIRBYTE_COLUMNS.items()]
+            cols += [f"{quote(c.name)} {c.duck_type}" for c in self.stream.columns]
+            con.execute(f"drop table if exists {self.final}")
+            con.execute(f"create table {self.final} ({', '.join(cols)})")
+            return changes
+        current = table_columns(con, self.namespace, self.stream.table)
+        for col in self.stream.columns:
+            old = current.get(col.name)
+            if old is None:
+                con.execute(
+                    f"alter table {self.final} add column {quote(col.name)} {col.duck_type}"
+                )
+                changes.append(f"added column {col.name} {col.duck_type}")
+            elif old != col.duck_type:
+                if not is_widening(old, col.duck_type):
+                    raise SchemaChangeError(
+                        f"{self.stream.name}: column {col.name!r} changed type in the source from "
+                        f"{old} (warehouse {self.namespace}.{self.stream.table}) to "
+                        f"{col.pg_type} ({col.duck_type}), which the warehouse column cannot "
+                        "hold. The stream was not synced and its state did not move. Rebuild it "
+                        f"with `adw replicate --full-refresh {self.stream.name}`."
+                    )
+                con.execute(
+                    f"alter table {self.final} alter column {quote(col.name)} "
+                    f"set data type {col.duck_type}"
+                )
+                changes.append(f"widened column {col.name} {old} -> {col.duck_type}")
+        names = {c.name for c in self.stream.columns}
+        self.dropped = [c for c in current if c not in names and c not in AIRBYTE_COLUMNS]
+        return changes
+
+    # -- data -------------------------------------------------------------------------
+
+    def write(self, batch: pa.Table, extracted_at: datetime) -> None:
+        """Append the batch to the raw history and fold it into the final table."""
+        if batch.num_rows == 0:
+            return
+        con, cols = self.con, self.stream.columns
+        self._batch += 1
+        view = f"_adw_batch_{id(self)}"
+        con.register(view, batch)
+        try:
+            casts = ", ".join(
+                f"cast({quote(c.name)} as {c.duck_type}) as {quote(c.name)}" for c in cols
+            )
+            con.execute(
+                "create or replace temp table _adw_stage as select "
+                "cast(uuid() as varchar) as _airbyte_raw_id, "
+                f"row_number() over () as _adw_seq, {casts} from {view}"
+            )
+        finally:
+            con.unregister(view)
+        data = ", ".join(f"{quote(c.name)} := s.{quote(c.name)}" for c in cols)
+        con.execute(
+            f"insert into {self.raw} select _airbyte_raw_id, ?, current_timestamp, "
+            f"to_json(struct_pack({data})), cast(? as json), ? from _adw_stage s",
+            [extracted_at, self.meta, self.generation],
+        )
+        if self.full:
+            self._insert(extracted_at)
+        else:
+            self._merge(extracted_at)
+        self.rows_read += batch.num_rows
+        if CURSOR_FIELD in batch.column_names:
+            top = pc.max(batch[CURSOR_FIELD]).as_py()
+            if top is not None and (self.max_cursor is None or top > self.max_cursor):
+                self.max_cursor = top
+
+    def _insert(self, extracted_at: datetime) -> None:
+        names = ", ".join(quote(c.name) for c in self.stream.columns)
+        n = self.con.execute(
+            f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
+            f"_airbyte_generation_id, {names}) select _airbyte_raw_id, ?, cast(? as json), ?, "
+            f"{names} from _adw_stage",
+            [extracted_at, self.meta, self.generation],
+        ).fetchone()[0]
+        self.inserted += int(n)
+
+    def _merge(self, extracted_at: datetime) -> None:
+        cols = [quote(c.name) for c in self.stream.columns]
+        dropped = [quote(c) for c in self.dropped]
+        pk = [quote(c) for c in self.stream.primary_key]
+        cursor = quote(CURSOR_FIELD)
+        on = " and ".join(f"f.{c} = s.{c}" for c in pk)
+        new_row = ", ".join([f"s.{c}" for c in cols] + ["null"] * len(dropped))
+        old_row = ", ".join([f"f.{c}" for c in cols] + [f"f.{c}" for c in dropped])
+        sets = ", ".join(
+            ["_airbyte_raw_id = s._airbyte_raw_id", "_airbyte_extracted_at = ?"]
+            + ["_airbyte_meta = cast(? as json)", "_airbyte_generation_id = ?"]
+            + [f"{c} = s.{c}" for c in cols]
+            + [f"{c} = null" for c in dropped]
+        )
+        names = ", ".join(cols)
+        values = ", ".join(f"s.{c}" for c in cols)
+        order = f"s.{cursor} desc nulls last, " if CURSOR_FIELD in self.stream_names else ""
+        newer = (
+            f"(s.{cursor} >= f.{cursor} or f.{cursor} is null) and "
+            if CURSOR_FIELD in self.stream_names
+            else ""
+        )
+        actions = self.con.execute(
+            f"merge into {self.final} f using (select * from _adw_stage s qualify row_number() "
+            f"over (partition by {', '.join('s.' + c for c in pk)} order by {order}"
+            f"s._adw_seq desc) = 1) s on ({on}) "
+            f"when matched and {newer}row({new_row}) is distinct from row({old_row}) "
+            f"then update set {sets} "
+            "when not matched then insert (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
+            f"_airbyte_generation_id, {names}) values (s._airbyte_raw_id, ?, cast(? as json), ?, "
+            f"{values}) returning merge_action",
+            [extracted_at, self.meta, self.generation, extracted_at, self.meta, self.generation],
+        ).fetchall()
+        by_action = Counter(a for (a,) in actions)
+        self.inserted += by_action.get("INSERT", 0)
+        self.updated += by_action.get("UPDATE", 0)
+
+    @property
+    def stream_names(self) -> set[str]:
+        return {c.name for c in self.stream.columns}
+
+    def drop_stage(self) -> None:
+        self.con.execute("drop table if exists _adw_stage")
