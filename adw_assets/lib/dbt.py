@@ -1,0 +1,194 @@
+"""The dbt project beside the package: where it is, the environment dbt runs with, the manifest.
+
+Plain Python (no Dagster). ``dbt_env`` turns :func:`adw_assets.settings.get_settings` into the
+variables ``dbt/profiles.yml`` and the models read; ``ensure_manifest`` runs ``dbt parse`` when
+``dbt/target/manifest.json`` is missing or older than the project files (so importing the
+Dagster definitions works everywhere: tests, ``adw``, CI, ``dagster definitions validate``);
+``run_dbt`` runs a dbt command with that environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+from adw_assets.errors import AdwError, ConfigError
+from adw_assets.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+MANIFEST_FINGERPRINT = "adw_manifest_fingerprint.json"
+DEV_CARD_HASH_SALT = "adw-dev-salt-not-secret"
+"""Salt of the card-number hash when ``ADW_CARD_HASH_SALT`` is unset (dev only; the dbt
+``prod`` target refuses it). Also the default written in ``dbt/macros/card_hash.sql``."""
+
+# Variables read by dbt/profiles.yml and the models, besides ADW_DUCKDB_PATH/RAW_PREFIX/TARGET.
+_PASSTHROUGH = (
+    "ADW_CARD_HASH_SALT",
+    "ADW_DBT_LOOKBACK_MINUTES",
+    "ADW_BQ_PROJECT",
+    "ADW_BQ_DATASET_PREFIX",
+    "ADW_BQ_LOCATION",
+)
+
+
+class DbtError(AdwError):
+    """A dbt command failed."""
+
+
+def project_dir() -> Path:
+    if not (DBT_PROJECT_DIR / "dbt_project.yml").exists():
+        raise ConfigError(
+            f"the dbt project is not at {DBT_PROJECT_DIR}; adw runs from a checkout of the "
+            "repository (pip install -e .), with dbt/ beside the adw_assets package."
+        )
+    return DBT_PROJECT_DIR
+
+
+def bin_dir() -> Path:
+    """The directory of this interpreter's scripts (the venv's ``bin``), where ``dbt`` lives."""
+    return Path(sys.executable).parent
+
+
+def dbt_executable() -> str:
+    """The ``dbt`` of this venv, else the one on PATH."""
+    local = bin_dir() / "dbt"
+    if local.exists():
+        return str(local)
+    found = shutil.which("dbt")
+    if not found:
+        raise ConfigError("dbt is not installed in this environment; run pip install -e '.[dev]'.")
+    return found
+
+
+def dbt_env(settings: Settings | None = None) -> dict[str, str]:
+    """The variables dbt needs (on top of the current environment), from the adw settings."""
+    settings = settings or get_settings()
+    env = {
+        "ADW_DUCKDB_PATH": str(settings.duckdb_path),
+        "ADW_RAW_PREFIX": settings.raw_prefix,
+        "ADW_DBT_TARGET": settings.dbt_target,
+        "ADW_CARD_HASH_SALT": settings.get("ADW_CARD_HASH_SALT") or DEV_CARD_HASH_SALT,
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PATH": os.pathsep.join([str(bin_dir()), os.environ.get("PATH", "")]),
+    }
+    for name in _PASSTHROUGH:
+        value = settings.get(name)
+        if value and name not in env:
+            env[name] = value
+    return env
+
+
+@contextmanager
+def dbt_environ(settings: Settings | None = None):
+    """Set :func:`dbt_env` in ``os.environ`` for the block (dagster-dbt reads os.environ)."""
+    env = dbt_env(settings)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _project_files(root: Path) -> list[Path]:
+    skip = {"target", "logs", "dbt_packages"}
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file() and not skip.intersection(p.relative_to(root).parts[:1])
+    )
+
+
+def fingerprint(settings: Settings | None = None) -> str:
+    """Hash of the project files and of what the manifest depends on (target, raw prefix)."""
+    settings = settings or get_settings()
+    root = project_dir()
+    digest = hashlib.sha256()
+    for path in _project_files(root):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    for part in (settings.dbt_target, settings.raw_prefix, metadata.version("dbt-core")):
+        digest.update(part.encode())
+    return digest.hexdigest()
+
+
+def manifest_path() -> Path:
+    return project_dir() / "target" / "manifest.json"
+
+
+def ensure_manifest(settings: Settings | None = None, force: bool = False) -> Path:
+    """Run ``dbt parse`` if the manifest is missing or stale; return its path."""
+    settings = settings or get_settings()
+    target = project_dir() / "target"
+    target.mkdir(exist_ok=True)
+    stamp = target / MANIFEST_FINGERPRINT
+    wanted = fingerprint(settings)
+    with open(target / ".adw_parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one parse at a time across processes
+        current = json.loads(stamp.read_text()).get("fingerprint") if stamp.exists() else None
+        if not force and current == wanted and manifest_path().exists():
+            return manifest_path()
+        log.info("preparing the dbt manifest (dbt parse, target %s)", settings.dbt_target)
+        run_dbt(["parse", "--quiet"], settings=settings, target_path=target)
+        stamp.write_text(json.dumps({"fingerprint": wanted}))
+    return manifest_path()
+
+
+def run_dbt(
+    args: list[str],
+    *,
+    settings: Settings | None = None,
+    target_path: Path | None = None,
+    capture: bool = True,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """Run ``dbt <args>`` in the project with :func:`dbt_env`; raise DbtError on failure."""
+    settings = settings or get_settings()
+    env = {**os.environ, **dbt_env(settings)}
+    root = project_dir()
+    command = [dbt_executable(), *args, "--project-dir", str(root), "--profiles-dir", str(root)]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
+        env["DBT_LOG_PATH"] = str(target_path)
+    result = subprocess.run(
+        command, cwd=root, env=env, capture_output=capture, text=True, check=False
+    )
+    if check and result.returncode != 0:
+        output = ((result.stdout or "") + (result.stderr or ""))[-4000:]
+        hint = ""
+        if settings.dbt_target == "prod" and "bigquery" in output.lower():
+            hint = " The prod target needs dbt-bigquery: pip install -e '.[bigquery]'."
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {result.returncode}).{hint}\n{output}")
+    return result
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB handle the in-process dbt adapter keeps (dagster-dbt opens it to fetch
+    row counts and column metadata), so this process or another can open the file again.
+    dbt-duckdb has no public call for it: close its environment and drop it."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        with contextlib.suppress(Exception):
+            env.close()
+    DuckDBConnectionManager.close_all_connections()
