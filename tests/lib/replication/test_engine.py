@@ -1,0 +1,209 @@
+"""The engine against a real PostgreSQL source and a real DuckDB file: layout and semantics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from adw_assets.errors import ConfigError
+from adw_assets.lib.replication import replicate, replicate_from_settings, resolve_streams
+from adw_assets.lib.source.catalog import TABLES
+from adw_assets.lib.source.simulate import simulate
+from adw_assets.settings import get_settings
+from tests.lib.replication.fixtures import (
+    duplicate_keys,
+    execute,
+    mismatches,
+    query,
+    replication_dsn,
+)
+
+
+@pytest.fixture
+def wh(adw_home):
+    return adw_home / "warehouse.duckdb"
+
+
+def test_full_sync_copies_every_table_exactly_in_the_v2_layout(replica_source, wh):
+    result = replicate(replication_dsn(replica_source), wh)
+    assert result.ok, result.failed
+    assert [s.stream for s in result.streams] == [t.qualified for t in TABLES]
+    assert mismatches(replica_source, wh) == {}
+    header = result["sales.salesorderheader"]
+    assert header.full_refresh and header.generation == 0 and header.sync_id == 1
+    assert header.rows_read == header.rows_inserted > 0 and header.rows_updated == 0
+
+    cols = dict(
+        query(
+            wh,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'raw_sales' and table_name = 'salesorderheader'",
+        )
+    )
+    assert cols["subtotal"] == "DECIMAL(19,4)" and cols["orderdate"] == "TIMESTAMP"
+    assert cols["onlineorderflag"] == "BOOLEAN" and cols["rowguid"] == "VARCHAR"
+    assert cols["_airbyte_extracted_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert cols["_airbyte_meta"] == "JSON" and cols["_airbyte_generation_id"] == "BIGINT"
+    first = list(cols)[:4]
+    assert first == [
+        "_airbyte_raw_id",
+        "_airbyte_extracted_at",
+        "_airbyte_meta",
+        "_airbyte_generation_id",
+    ]
+
+    raw = "airbyte_internal.raw_sales_raw__stream_salesorderheader"
+    ((n_raw, n_joined),) = query(
+        wh,
+        f"select count(*), count(f.salesorderid) from {raw} r left join "
+        "raw_sales.salesorderheader f using (_airbyte_raw_id)",
+    )
+    assert n_raw == n_joined == header.rows_read
+    data, meta = query(wh, f"select _airbyte_data, _airbyte_meta from {raw} limit 1")[0]
+    assert json.loads(meta) == {"changes": [], "sync_id": 1}
+    record = json.loads(data)
+    assert set(record) == {c for c in cols if not c.startswith("_airbyte")}
+    # Namibia's code "NA" is a string, not NULL; char(n) padding is kept
+    assert query(wh, "select count(*) from raw_person.countryregion where countryregioncode = 'NA'")
+    assert query(wh, "select min(length(stateprovincecode)) from raw_person.stateprovince") == [
+        (3,)
+    ]
+    state = query(
+        wh, "select count(*), min(sync_id), max(generation_id) from airbyte_internal._adw_state"
+    )
+    assert state == [(12, 1, 0)]
+
+
+def test_incremental_sync_brings_inserts_and_updates_without_duplicates(replica_source, wh):
+    settings = get_settings()
+    replicate_from_settings(settings)
+    changes = simulate(replica_source, orders=20, updates=30, seed=3, progress=lambda m: None)
+    assert changes
+    result = replicate_from_settings(settings)
+    assert result.ok
+    assert mismatches(replica_source, wh) == {}
+    assert duplicate_keys(wh) == {}
+    header = result["salesorderheader"]
+    assert header.rows_inserted == 20
+    assert header.rows_updated >= 1
+    assert not header.full_refresh and header.generation == 0 and header.sync_id == 2
+    assert result["salesorderdetail"].rows_inserted > 0
+    # the second sync read only the window around the cursor, not the whole table
+    total = query(wh, "select count(*) from raw_sales.salesorderdetail")[0][0]
+    assert result["salesorderdetail"].rows_read < total / 2
+
+
+def test_noop_sync_rereads_only_the_lag_window_and_changes_nothing(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh)
+    before = query(wh, "select _airbyte_raw_id from raw_sales.customer order by customerid")
+    result = replicate(dsn, wh)
+    assert result.ok
+    assert all(s.rows_inserted == 0 and s.rows_updated == 0 for s in result.streams)
+    assert query(wh, "select _airbyte_raw_id from raw_sales.customer order by customerid") == before
+    # every row read is appended to the raw history, as Airbyte does
+    raw = query(wh, "select count(*) from airbyte_internal.raw_sales_raw__stream_customer")[0][0]
+    assert raw == result["customer"].rows_read + len(before)
+
+
+def test_rows_at_the_saved_cursor_are_not_missed(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    first = replicate(dsn, wh, streams=["sales.creditcard"])
+    cursor = first["creditcard"].cursor
+    # a new row and a changed row, both committed after the sync with modifieddate == cursor
+    execute(
+        replica_source,
+        "insert into sales.creditcard (cardtype, cardnumber, expmonth, expyear, modifieddate) "
+        f"values ('Vista', '11112222333344', 1, 2030, '{cursor}')",
+        "update sales.creditcard set cardtype = 'ColonialVoice', modifieddate = "
+        f"'{cursor}' where creditcardid = (select min(creditcardid) from sales.creditcard)",
+    )
+    second = replicate(dsn, wh, streams=["creditcard"], lag_seconds=0)
+    assert second["creditcard"].rows_inserted == 1
+    assert second["creditcard"].rows_updated == 1
+    assert mismatches(replica_source, wh, tables=[TABLES[7]]) == {}
+
+
+def test_late_committed_rows_inside_the_lag_window_are_caught(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    cursor = replicate(dsn, wh, streams=["customer"])["customer"].cursor
+    # a long transaction stamped its row 2 minutes before the cursor and committed later
+    execute(
+        replica_source,
+        "insert into sales.customer (territoryid, modifieddate) "
+        f"values (1, timestamp '{cursor}' - interval '2 minutes')",
+    )
+    missed = replicate(dsn, wh, streams=["customer"], lag_seconds=60)["customer"]
+    assert missed.rows_inserted == 0  # outside a 1-minute window: invisible, as in Airbyte
+    caught = replicate(dsn, wh, streams=["customer"], lag_seconds=300)["customer"]
+    assert caught.rows_inserted == 1
+    assert mismatches(replica_source, wh, tables=[TABLES[9]]) == {}
+    assert caught.cursor == cursor  # the saved cursor never moves back
+
+
+def test_the_greatest_cursor_wins(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh, streams=["product"])
+    execute(
+        replica_source,
+        "update production.product set listprice = listprice + 1, modifieddate = "
+        "modifieddate - interval '1 second' where productid = (select max(productid) "
+        "from production.product where modifieddate = (select max(modifieddate) "
+        "from production.product))",
+    )
+    result = replicate(dsn, wh, streams=["product"])["product"]
+    # the older version was read again (lag window) but does not replace the newer row
+    assert result.rows_read > 0 and result.rows_updated == 0
+
+
+def test_composite_keys_dedupe_salesorderdetail(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh, streams=["salesorderdetail"])
+    execute(
+        replica_source,
+        "update sales.salesorderdetail set orderqty = orderqty + 1, modifieddate = now() "
+        "where salesorderdetailid in (select min(salesorderdetailid) from "
+        "sales.salesorderdetail group by salesorderid limit 5)",
+    )
+    result = replicate(dsn, wh, streams=["salesorderdetail"])["salesorderdetail"]
+    assert result.rows_updated == 5 and result.rows_inserted == 0
+    assert mismatches(replica_source, wh, tables=[TABLES[11]]) == {}
+
+
+def test_hard_deletes_stay_until_a_full_refresh_which_bumps_the_generation(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    execute(
+        replica_source,
+        "insert into sales.store (businessentityid, name) "
+        "select max(businessentityid) + 1000, 'Closing Soon Bikes' from sales.store",
+    )
+    replicate(dsn, wh, streams=["store", "creditcard"])
+    execute(replica_source, "delete from sales.store where name = 'Closing Soon Bikes'")
+    replicate(dsn, wh, streams=["store"])
+    assert "sales.store" in mismatches(replica_source, wh, tables=[TABLES[8]])
+    result = replicate(dsn, wh, streams=["store", "creditcard"], full_refresh=["store"])
+    assert result["store"].generation == 1 and result["store"].full_refresh
+    assert result["creditcard"].generation == 0 and not result["creditcard"].full_refresh
+    assert mismatches(replica_source, wh, tables=[TABLES[7], TABLES[8]]) == {}
+    gens = query(
+        wh,
+        "select _airbyte_generation_id, count(*) from "
+        "airbyte_internal.raw_sales_raw__stream_store group by 1 order by 1",
+    )
+    assert [g for g, _ in gens] == [0, 1]  # the raw history keeps the older generation
+    assert query(wh, "select distinct _airbyte_generation_id from raw_sales.store") == [(1,)]
+
+
+def test_stream_names_resolve_bare_and_qualified():
+    assert resolve_streams(["customer", "person.person"]) == ["sales.customer", "person.person"]
+    assert len(resolve_streams(None)) == 12
+    with pytest.raises(ConfigError, match="not a replicated stream"):
+        resolve_streams(["sales.nope"])
+
+
+def test_a_custom_prefix_names_the_namespaces(replica_source, wh):
+    result = replicate(replication_dsn(replica_source), wh, prefix="src_", streams=["person"])
+    assert result.ok
+    assert query(wh, "select count(*) from src_person.person")[0][0] == result["person"].rows_read
+    assert query(wh, "select count(*) from airbyte_internal.src_person_raw__stream_person")
