@@ -151,10 +151,10 @@ def run_stream(
             return lag
 
         try:
-            source.start(checkpoint)
-            if checkpoint.pending:
+            if checkpoint.pending:  # interrupted last time: re-write that batch, identically
                 land(checkpoint.pending)
                 stats.recovered_batch = True
+            source.start(checkpoint)
             paced = source.paced
             next_tick = time.monotonic()
             while not source.exhausted and not stop.is_set():
