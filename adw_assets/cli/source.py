@@ -81,14 +81,21 @@ def dsn(replication: bool) -> None:
     help="Random seed; the same seed gives the same data.",
 )
 @click.option("--replace", is_flag=True, help="Wipe an already-seeded database first.")
-def seed(scale: float, seed_: int, replace: bool) -> None:
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Anchor date: orders span the 3 years before it (default: today).",
+)
+def seed(scale: float, seed_: int, replace: bool, today) -> None:
     """Fill the source with synthetic AdventureWorks data (faker, loaded with COPY)."""
     from adw_assets.lib.source import server
     from adw_assets.lib.source.seed import seed_database
 
     dsn_ = server.source_dsn(get_settings())
+    anchor = today.date() if today else None
     with step(f"seeding AdventureWorks at scale {scale} (seed {seed_})"):
-        counts = seed_database(dsn_, scale=scale, seed=seed_, replace=replace)
+        counts = seed_database(dsn_, scale=scale, seed=seed_, replace=replace, today=anchor)
     echo_table(list(counts.items()), ("table", "rows"))
 
 
