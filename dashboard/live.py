@@ -66,23 +66,32 @@ class LiveEvents:
         self._con.execute("set TimeZone = 'UTC'")
         self._con.execute(_DDL)
         self._lock = threading.Lock()
-        self._seen: set[str] = set()
+        self._seen: dict[str, tuple[int, int]] = {}
+        """path -> (mtime_ns, size) of the files loaded; a batch re-written after a crash of
+        the streamer (same name, same events) is read again and its duplicates ignored."""
         self.files_loaded = 0
 
-    def _new_files(self, now: datetime) -> list[Path]:
+    def _new_files(self, now: datetime) -> dict[str, tuple[int, int]]:
         if not self.landing_dir.is_dir():
-            return []
+            return {}
         oldest = (now - self.horizon).date()
-        files = []
+        files = {}
         for part in self.landing_dir.iterdir():
             day = _partition_date(part)
             if day is None or day < oldest or not part.is_dir():
                 continue
             for f in part.iterdir():
-                # temp files of the writer start with "." or end in ".tmp": not complete yet
-                if f.suffix == ".parquet" and f.name[0] not in "._" and str(f) not in self._seen:
-                    files.append(f)
-        return sorted(files)
+                # the writer's temp files start with "." and end in ".tmp": not complete yet
+                if f.suffix != ".parquet" or f.name[0] in "._":
+                    continue
+                try:
+                    st = f.stat()
+                except FileNotFoundError:
+                    continue
+                stamp = (st.st_mtime_ns, st.st_size)
+                if self._seen.get(str(f)) != stamp:
+                    files[str(f)] = stamp
+        return dict(sorted(files.items()))
 
     def refresh(self, now: datetime | None = None) -> int:
         """Load the files that appeared since the last call; returns how many."""
@@ -92,17 +101,19 @@ class LiveEvents:
             if not files:
                 return 0
             try:
-                self._con.execute(_INSERT, [[str(f) for f in files]])
-                loaded = files
+                self._con.execute(_INSERT, [list(files)])
+                loaded = list(files)
             except (duckdb.IOException, duckdb.InvalidInputException):
                 loaded = []  # a file vanished (retention) or is unreadable: go one by one
                 for f in files:
                     try:
-                        self._con.execute(_INSERT, [[str(f)]])
+                        self._con.execute(_INSERT, [[f]])
                         loaded.append(f)
                     except (duckdb.IOException, duckdb.InvalidInputException) as exc:
                         log.warning("live panel: skipping %s: %s", f, exc)
-            self._seen.update(str(f) for f in loaded)
+                        if Path(f).exists():  # unreadable: not again until it is re-written
+                            self._seen[f] = files[f]
+            self._seen.update({f: files[f] for f in loaded})
             self.files_loaded += len(loaded)
             self._con.execute(f"delete from {LIVE_EVENTS} where event_at < ?", [now - self.horizon])
             return len(loaded)

@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-BACKLOG_STATUS_CODES = (1, 2, 3)
-"""In process, Approved, Backordered: orders not shipped yet and not closed."""
-
 
 @dataclass(frozen=True)
 class Mart:
@@ -91,7 +88,14 @@ MARTS: dict[str, Mart] = {
         Mart(
             "rpt_order_status",
             "marts",
-            ("status_code", "status_name", "order_count", "online_order_count", "total_due"),
+            (
+                "status_code",
+                "status_name",
+                "order_count",
+                "online_order_count",
+                "total_due",
+                "is_open",
+            ),
             "one row per order status",
             _BUILD,
         ),
@@ -128,8 +132,27 @@ MARTS: dict[str, Mart] = {
         Mart(
             "rpt_web_traffic_daily",
             "marts",
-            ("event_date", "country_name", "sessions", "page_views", "web_orders"),
+            (
+                "event_date",
+                "country_name",
+                "sessions",
+                "page_views",
+                "web_orders",
+                "web_order_value",
+            ),
             "one row per event date and country",
+            _WEB,
+        ),
+        Mart(
+            "rpt_web_traffic_order_value_correlation",
+            "marts",
+            (
+                "country_name",
+                "days",
+                "sessions_order_value_correlation",
+                "page_views_order_value_correlation",
+            ),
+            "one row per country: Pearson correlation over days",
             _WEB,
         ),
     )
@@ -151,7 +174,10 @@ _P, _C, _S, _G = (
     "rpt_sales_by_geography",
 )
 _W, _D, _L = "rpt_web_traffic_by_country", "rpt_web_traffic_daily", LIVE_EVENTS
-_BACKLOG = f"status_code in ({', '.join(str(c) for c in BACKLOG_STATUS_CODES)})"
+_R = "rpt_web_traffic_order_value_correlation"
+_BACKLOG = "is_open"
+"""The backlog is defined in the marts: dim_order_statuses.is_open (in process, approved,
+backordered: not shipped yet and not closed)."""
 
 MEASURES: dict[str, Measure] = {
     m.name: m
@@ -214,6 +240,12 @@ MEASURES: dict[str, Measure] = {
         _m("daily_sessions", "Sessions", _D, "sum(sessions)"),
         _m("daily_page_views", "Page views", _D, "sum(page_views)"),
         _m("daily_web_orders", "Web orders", _D, "sum(web_orders)"),
+        _m("days", "Days", _R, "sum(days)"),
+        _m("sessions_corr_days", "r (sessions, over days)", _R,
+           "round(avg(sessions_order_value_correlation), 2)", "corr",
+           "Pearson correlation over days between daily sessions and web order value."),
+        _m("page_views_corr_days", "r (page views, over days)", _R,
+           "round(avg(page_views_order_value_correlation), 2)", "corr"),
         # live panel (landing zone, deduplicated)
         _m("live_events", "Events", _L, "count(*)"),
         _m("live_sessions", "Sessions", _L, "count(distinct session_id)"),
@@ -239,6 +271,7 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("web_country", "Country", _W, "country_name"),
         Dimension("event_date", "Date", _D, "event_date"),
         Dimension("daily_country", "Country", _D, "country_name"),
+        Dimension("corr_country", "Country", _R, "country_name"),
         Dimension("live_minute", "Minute", _L, "date_trunc('minute', event_at)"),
         Dimension("live_event_at", "Event time", _L, "event_at"),
         Dimension("live_country", "Country", _L, "country"),
@@ -288,6 +321,8 @@ CHARTS: dict[str, Chart] = {
                "sales_order_count", "sales_total_due")),
         Chart("web_daily", "Sessions per day and country", ("event_date", "daily_country"),
               ("daily_sessions", "daily_page_views", "daily_web_orders")),
+        Chart("web_corr_by_country", "Correlation over days, by country", ("corr_country",),
+              ("days", "sessions_corr_days", "page_views_corr_days")),
         Chart("live_kpis", "Live", (),
               ("live_events", "live_sessions", "live_web_orders", "live_order_value",
                "live_last_event_at")),

@@ -109,13 +109,21 @@ with ui.guard("the web-traffic marts"):
         )  # fmt: skip
         ui.plot(fig, key="web_daily")
 
+    st.subheader("By country")
+    per_day = ui.chart("web_corr_by_country").rename(columns={"corr_country": "web_country"})
     ui.table(
-        df,
+        df.merge(per_day, on="web_country", how="left"),
         {"web_country": "Country", "sessions": "Sessions", "page_views": "Page views",
          "avg_duration_seconds": "Avg s / page", "web_orders": "Web orders",
          "web_order_value": "Web order value", "sales_order_count": "Sales orders",
-         "sales_total_due": "Sales order value"},
+         "sales_total_due": "Sales order value", "days": "Days",
+         "sessions_corr_days": "r over days"},
         {"sessions": "int", "page_views": "int", "avg_duration_seconds": "float",
          "web_orders": "int", "web_order_value": "currency", "sales_order_count": "int",
-         "sales_total_due": "currency"},
+         "sales_total_due": "currency", "days": "int", "sessions_corr_days": "corr"},
     )  # fmt: skip
+    st.caption(
+        "r over days: Pearson correlation, per country, between daily sessions and daily web "
+        "order value (rpt_web_traffic_order_value_correlation; empty under 3 days of traffic). "
+        "The scatter's r is across countries."
+    )

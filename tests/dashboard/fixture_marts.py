@@ -80,13 +80,20 @@ def build_marts(path: Path, seed: int = 7, scale: float = 1.0) -> None:
         con.execute(
             "create or replace table marts.rpt_order_status (status_code integer, "
             "status_name varchar, order_count bigint, online_order_count bigint, "
-            "total_due decimal(38, 4))"
+            "total_due decimal(38, 4), is_open boolean)"
         )
         for code, name in STATUSES:
             n = int((30000 if code == 5 else rng.randint(10, 400)) * scale)
             con.execute(
-                "insert into marts.rpt_order_status values (?, ?, ?, ?, ?)",
-                [code, name, n, int(n * rng.uniform(0.5, 0.95)), _money(rng, 500 * n, 3000 * n)],
+                "insert into marts.rpt_order_status values (?, ?, ?, ?, ?, ?)",
+                [
+                    code,
+                    name,
+                    n,
+                    int(n * rng.uniform(0.5, 0.95)),
+                    _money(rng, 500 * n, 3000 * n),
+                    code in (1, 2, 3),
+                ],
             )
         con.execute(
             "create or replace table marts.rpt_sales_by_geography (country_name varchar, "
@@ -121,6 +128,15 @@ def build_marts(path: Path, seed: int = 7, scale: float = 1.0) -> None:
             "cast(web_order_value / 30 as decimal(38, 4)) as web_order_value "
             "from marts.rpt_web_traffic_by_country, "
             "range(date '2026-01-01', date '2026-01-31', interval 1 day) as t(d)"
+        )
+        con.execute(
+            "create or replace table marts.rpt_web_traffic_order_value_correlation as "
+            "select country_name, count(*) as days, min(event_date) as first_event_date, "
+            "max(event_date) as last_event_date, sum(sessions) as sessions, "
+            "sum(page_views) as page_views, sum(web_order_value) as web_order_value, "
+            "round(corr(sessions, web_order_value), 6) as sessions_order_value_correlation, "
+            "round(corr(page_views, web_order_value), 6) as page_views_order_value_correlation "
+            "from marts.rpt_web_traffic_daily group by 1"
         )
     finally:
         con.close()

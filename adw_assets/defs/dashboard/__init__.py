@@ -1,5 +1,7 @@
-"""Domain ``dashboard``: what the local dashboard reads."""
+"""Domain ``dashboard``: the snapshot of the marts that the local dashboard reads."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from adw_assets.defs.dashboard.assets import dashboard_snapshot
+
+defs = dg.Definitions(assets=[dashboard_snapshot])

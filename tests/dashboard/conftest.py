@@ -1,0 +1,88 @@
+"""Fixtures of the dashboard tests: a warehouse of test marts, its snapshot, landing files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.dashboard.fixture_marts import build_marts
+
+
+@pytest.fixture
+def warehouse(adw_home) -> Path:
+    """``$ADW_HOME/warehouse.duckdb`` holding the test marts (see fixture_marts.py)."""
+    adw_home.mkdir(parents=True, exist_ok=True)
+    path = adw_home / "warehouse.duckdb"
+    build_marts(path)
+    return path
+
+
+EVENT_SCHEMA = pa.schema(
+    [
+        ("event_id", pa.string()),
+        ("timestamp", pa.timestamp("us", tz="UTC")),
+        ("session_id", pa.string()),
+        ("country", pa.string()),
+        ("device_type", pa.string()),
+        ("order_value", pa.float64()),
+    ]
+)
+
+
+def write_events(
+    landing: Path,
+    n: int,
+    at: datetime | None = None,
+    ids: list[str] | None = None,
+    name: str | None = None,
+    order_every: int = 10,
+) -> Path:
+    """A landing-zone batch file of ``n`` events (temp file + rename, like the streamer)."""
+    at = at or datetime.now(UTC)
+    ids = ids or [str(uuid.uuid4()) for _ in range(n)]
+    part = landing / f"event_date={at:%Y-%m-%d}"
+    part.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "event_id": ids,
+            "timestamp": [at - timedelta(seconds=i % 30) for i in range(len(ids))],
+            "session_id": [f"s{i // 3}" for i in range(len(ids))],
+            "country": ["France" if i % 2 else "Canada" for i in range(len(ids))],
+            "device_type": ["mobile"] * len(ids),
+            "order_value": [12.5 if i % order_every == 0 else 0.0 for i in range(len(ids))],
+        },
+        schema=EVENT_SCHEMA,
+    )
+    final = part / (name or f"part-test-{uuid.uuid4().hex}.parquet")
+    tmp = part / f".{final.name}.tmp"
+    pq.write_table(table, tmp)
+    tmp.replace(final)
+    return final
+
+
+_HOLDER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+con.execute("create table if not exists _lock_holder (held_at timestamp)")
+con.execute("insert into _lock_holder values (now())")
+print("ready", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def hold_warehouse(path: Path, seconds: float) -> subprocess.Popen:
+    """A process that opens the warehouse read-write (as a long build does) and sleeps."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(path), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
