@@ -1,13 +1,14 @@
 {#-
   incremental_window(column): on an incremental run, keep the rows whose `column` (the time
-  the replicated row was extracted) is at or after the newest value already in the model
-  minus the lookback (var lookback_minutes, env ADW_DBT_LOOKBACK_MINUTES). The merge on the
-  model's unique key makes re-reading rows harmless. Renders nothing on a full build.
+  the replicated row was extracted) is later than the newest value already in the model
+  minus the lookback (var lookback_minutes, env ADW_DBT_LOOKBACK_MINUTES): the lookback
+  re-reads rows of syncs that committed late. The merge on the model's unique key makes
+  re-reading harmless. Renders `true` on a full build.
 -#}
 {% macro incremental_window(column) -%}
     {%- if is_incremental() -%}
         {%- set lookback = env_var('ADW_DBT_LOOKBACK_MINUTES', var('lookback_minutes')) | int -%}
-        {{ column }} >= coalesce(
+        {{ column }} > coalesce(
             (select {{ minutes_before('max(' ~ column ~ ')', lookback) }} from {{ this }}),
             cast('1900-01-01 00:00:00' as timestamp)
         )
