@@ -90,11 +90,13 @@ def _new_customers(conn, rng, seed: int, n: int, buyers: int, now) -> tuple[dict
     return buyers_info, done
 
 
-def _change_statuses(conn, rng, n: int, now) -> Counter:
+def _change_statuses(conn, rng, n: int, now, before: int) -> Counter:
+    """Move ``n`` open orders (placed before this run: keys up to ``before``) along."""
     done: Counter = Counter()
     open_orders = conn.execute(
         "select salesorderid, status from sales.salesorderheader "
-        "where status in (1, 2, 3) order by salesorderid"
+        "where status in (1, 2, 3) and salesorderid <= %s order by salesorderid",
+        (before,),
     ).fetchall()
     if not open_orders or n == 0:
         return done
@@ -126,7 +128,9 @@ def _change_statuses(conn, rng, n: int, now) -> Counter:
 def _move_addresses(conn, rng, seed: int, n: int, now) -> int:
     rows = conn.execute(
         "select a.addressid, a.stateprovinceid, s.countryregioncode from person.address a "
-        "join person.stateprovince s using (stateprovinceid) order by a.addressid"
+        "join person.stateprovince s using (stateprovinceid) where a.modifieddate < %s "
+        "order by a.addressid",
+        (now.item(),),
     ).fetchall()
     if not rows or n == 0:
         return 0
@@ -196,6 +200,9 @@ def simulate(
         if not conn.execute("select exists (select 1 from sales.salesorderheader)").fetchone()[0]:
             raise SourceError("the source has no orders to build on; run `adw source seed` first.")
         now = _now(conn, at)
+        last_order = conn.execute(
+            "select max(salesorderid) from sales.salesorderheader"
+        ).fetchone()[0]
         new_buyers = round(orders * NEW_BUYER_SHARE)
         registered = new_buyers + round(orders * 0.1)
         buyers, created = _new_customers(conn, rng, seed, registered, new_buyers, now)
@@ -204,7 +211,7 @@ def simulate(
         conn.commit()
         n_status = updates // 2
         now = _now(conn, at)
-        done.update(_change_statuses(conn, rng, n_status, now))
+        done.update(_change_statuses(conn, rng, n_status, now, last_order))
         conn.commit()
         now = _now(conn, at)
         n_address = (updates - n_status) // 2
