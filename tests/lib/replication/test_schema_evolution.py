@@ -1,0 +1,115 @@
+"""Schema evolution: added, dropped, widened and incompatibly changed source columns."""
+
+from __future__ import annotations
+
+import pytest
+
+from adw_assets.errors import AdwError
+from adw_assets.lib.replication import replicate
+from adw_assets.lib.source.catalog import TABLES_BY_NAME
+from tests.lib.replication.fixtures import execute, mismatches, query, replication_dsn
+
+
+@pytest.fixture
+def wh(adw_home):
+    return adw_home / "warehouse.duckdb"
+
+
+def _types(wh, schema, table) -> dict[str, str]:
+    return dict(
+        query(
+            wh,
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        )
+    )
+
+
+def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh, streams=["customer"])
+    execute(
+        replica_source,
+        "alter table sales.customer add column loyaltytier varchar(10)",
+        "update sales.customer set loyaltytier = 'gold', modifieddate = now() "
+        "where customerid in (select customerid from sales.customer order by customerid limit 3)",
+    )
+    result = replicate(dsn, wh, streams=["customer"])["customer"]
+    assert result.ok and result.rows_updated == 3
+    assert result.schema_changes == ["added column loyaltytier VARCHAR"]
+    assert _types(wh, "raw_sales", "customer")["loyaltytier"] == "VARCHAR"
+    counts = query(
+        wh, "select count(loyaltytier), count(*) - count(loyaltytier) from raw_sales.customer"
+    )
+    assert counts[0][0] == 3 and counts[0][1] > 0
+    assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.customer"]]) == {}
+
+
+def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh, streams=["customer"])
+    before = query(wh, "select count(territoryid) from raw_sales.customer")[0][0]
+    execute(
+        replica_source,
+        "alter table sales.customer drop column territoryid",
+        "update sales.customer set modifieddate = now() where customerid in "
+        "(select customerid from sales.customer where storeid is null "
+        "order by customerid limit 4)",
+    )
+    result = replicate(dsn, wh, streams=["customer"])["customer"]
+    # the 4 changed rows, plus any row re-read in the lag window: all now carry a null
+    assert result.ok and result.rows_updated >= 4
+    assert "territoryid" in _types(wh, "raw_sales", "customer")
+    after = query(wh, "select count(territoryid) from raw_sales.customer")[0][0]
+    assert after == before - result.rows_updated
+    assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.customer"]]) == {}
+
+
+def test_a_widened_column_is_altered_in_place(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh, streams=["product"])
+    execute(
+        replica_source,
+        "alter table production.product alter column safetystocklevel type integer",
+        "alter table production.product alter column standardcost type numeric(21,5)",
+        "update production.product set safetystocklevel = 100000, modifieddate = now() "
+        "where productid = (select min(productid) from production.product)",
+    )
+    result = replicate(dsn, wh, streams=["product"])["product"]
+    assert result.ok, result.error
+    types = _types(wh, "raw_production", "product")
+    assert types["safetystocklevel"] == "INTEGER" and types["standardcost"] == "DECIMAL(21,5)"
+    assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["production.product"]]) == {}
+
+
+def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh, streams=["creditcard", "store"])
+    state_before = query(wh, "select * from airbyte_internal._adw_state where name = 'creditcard'")
+    execute(
+        replica_source,
+        "alter table sales.creditcard alter column cardnumber type bigint "
+        "using cast(cardnumber as bigint)",
+        "update sales.creditcard set modifieddate = now() where creditcardid < 5",
+        "update sales.store set modifieddate = now() where businessentityid = "
+        "(select min(businessentityid) from sales.store)",
+    )
+    result = replicate(dsn, wh, streams=["creditcard", "store"])
+    assert not result.ok
+    failed = result["creditcard"]
+    assert failed.status == "failed"
+    for word in ("sales.creditcard", "cardnumber", "VARCHAR", "bigint", "--full-refresh"):
+        assert word in failed.error
+    assert result["store"].ok and result["store"].rows_updated == 1
+    assert (
+        query(wh, "select * from airbyte_internal._adw_state where name = 'creditcard'")
+        == state_before
+    )
+    with pytest.raises(AdwError, match="cardnumber"):
+        result.raise_for_failures()
+    # the documented way out: a full refresh rebuilds the table with the new type
+    fixed = replicate(dsn, wh, streams=["creditcard"], full_refresh=True)["creditcard"]
+    assert fixed.ok and fixed.generation == 1
+    assert _types(wh, "raw_sales", "creditcard")["cardnumber"] == "BIGINT"
+    assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.creditcard"]]) == {}
