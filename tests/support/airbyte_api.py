@@ -173,6 +173,12 @@ class AirbyteStandIn:
         }
 
     # -- jobs ------------------------------------------------------------------------------
+    def run_job(self) -> Job:
+        """Run a sync job of the connection to its end, as if started in the Airbyte UI."""
+        job = self._start_job(self.connection_id)
+        self._threads[-1].join(timeout=60)
+        return job
+
     def _start_job(self, connection_id: str) -> Job:
         with self._lock:
             job = Job(id=len(self.jobs) + 1, connection_id=connection_id, created=time.time())
@@ -196,7 +202,8 @@ class AirbyteStandIn:
                 failure = ("destination", "system_error", f"{type(exc).__name__}: {exc}")
         else:
             failure = (outcome.failure_origin, outcome.failure_type, outcome.message or "")
-        time.sleep(max(0.0, outcome.seconds - (time.time() - start)))
+        while time.time() < start + outcome.seconds and job.status != "cancelled":
+            time.sleep(0.05)
         if job.status == "cancelled":
             return
         now = time.time()

@@ -1,0 +1,120 @@
+"""``adw airbyte refresh-specs`` and ``adw airbyte status`` against the Airbyte API stand-in."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from adw_assets.cli import main
+from adw_assets.lib.airbyte.cache import read_snapshot
+from adw_assets.lib.airbyte.config import packaged_specs_path
+from adw_assets.settings import get_settings
+from tests.support.airbyte_api import AirbyteStandIn, JobOutcome
+
+
+@pytest.fixture
+def airbyte(source_db, adw_home, monkeypatch, tmp_path):
+    """The stand-in; the spec cache goes to a temporary file, not the packaged one."""
+    with AirbyteStandIn(source_db, tmp_path / "warehouse.duckdb") as stand_in:
+        for name, value in stand_in.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("ADW_AIRBYTE_SPECS", str(tmp_path / "specs.json"))
+        get_settings.cache_clear()
+        yield stand_in
+
+
+def _run(*argv: str) -> int:
+    try:
+        main(list(argv))
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_refresh_specs_writes_the_connection_from_airbyte(airbyte, tmp_path, capsys):
+    assert _run("airbyte", "refresh-specs") == 0
+
+    snapshot = read_snapshot(tmp_path / "specs.json")
+    assert snapshot["connection"]["connectionId"] == airbyte.connection_id
+    assert snapshot["refreshed_from"] == f"{airbyte.url}/api/public/v1"
+    assert snapshot["destination"]["configuration"] == {
+        "destination_path": str(tmp_path / "warehouse.duckdb"),
+        "schema": "main",
+    }  # the masked motherduck_api_key is not kept
+    calls = {(m, p) for m, p, status in airbyte.requests if status == 200}
+    assert {
+        ("POST", "/api/public/v1/applications/token"),
+        ("GET", f"/api/public/v1/workspaces/{airbyte.workspace_id}"),
+        ("GET", "/api/public/v1/connections"),
+        ("POST", "/api/v1/connections/get"),
+        ("GET", f"/api/public/v1/destinations/{airbyte.destination_id}"),
+    } <= calls
+    out = capsys.readouterr().out
+    assert "raw_sales.salesorderdetail" in out and "salesorderid, salesorderdetailid" in out
+
+
+def test_refreshed_cache_drives_the_code_location(airbyte):
+    assert _run("airbyte", "refresh-specs") == 0
+    from adw_assets.defs.replication.airbyte import build_airbyte_defs
+
+    defs = build_airbyte_defs()
+
+    (assets,) = defs.assets
+    assert {s.metadata["dagster-airbyte/connection_id"] for s in assets.specs} == {
+        airbyte.connection_id
+    }
+
+
+def test_refresh_specs_refuses_a_connection_writing_other_tables(airbyte, tmp_path, capsys):
+    airbyte.connection["namespaceDefinition"] = "source"  # would write sales.*, not raw_sales.*
+
+    assert _run("airbyte", "refresh-specs") == 1
+
+    err = capsys.readouterr().err
+    assert "lands in sales.salesorderheader, not raw_sales.salesorderheader" in err
+    assert "Custom format" in err
+    assert not (tmp_path / "specs.json").exists()
+
+
+def test_refresh_specs_names_the_connections_of_the_workspace(airbyte, monkeypatch, capsys):
+    monkeypatch.setenv("ADW_AIRBYTE_CONNECTION_ID", "00000000-0000-0000-0000-000000000000")
+    get_settings.cache_clear()
+
+    assert _run("airbyte", "refresh-specs") == 1
+
+    err = capsys.readouterr().err
+    assert "is not in Airbyte workspace" in err and airbyte.connection_id in err
+
+
+def test_refresh_specs_without_configuration_lists_what_to_set(adw_home, capsys):
+    assert _run("airbyte", "refresh-specs") == 1
+
+    err = capsys.readouterr().err
+    assert "ADW_AIRBYTE_URL" in err and "ADW_AIRBYTE_CONNECTION_ID" in err
+
+
+def test_from_source_regenerates_the_shipped_default(source_db, tmp_path):
+    out = tmp_path / "default.json"
+
+    assert _run("airbyte", "refresh-specs", "--from-source", "--output", str(out)) == 0
+
+    assert json.loads(out.read_text()) == json.loads(packaged_specs_path().read_text())
+
+
+def test_status_shows_configuration_cache_and_jobs(airbyte, capsys):
+    airbyte.outcomes.append(JobOutcome(status="failed", message="boom", seconds=0))
+    airbyte.run_job()
+    assert _run("airbyte", "refresh-specs") == 0
+    assert _run("airbyte", "status") == 0
+    out = capsys.readouterr().out
+    assert f"connection: {airbyte.connection_id}" in out
+    assert "auth: client_credentials" in out and "refreshed 20" in out
+    assert re.search(r"^\s*1\s+failed\s+20\d\d-", out, re.M), out
+
+
+def test_status_offline_reads_only_the_cache(adw_home, capsys):
+    assert _run("airbyte", "status", "--offline") == 0
+    out = capsys.readouterr().out
+    assert "never: the shipped default" in out and "12 streams" in out

@@ -1,0 +1,70 @@
+"""The sync-and-poll loop against the Airbyte API stand-in, outside Dagster."""
+
+from __future__ import annotations
+
+import pytest
+
+from adw_assets.lib.airbyte.api import AirbyteError, make_client
+from adw_assets.lib.airbyte.config import airbyte_config
+from adw_assets.lib.airbyte.sync import failure_reasons, sync_and_poll
+from adw_assets.settings import get_settings
+from tests.support.airbyte_api import AirbyteStandIn, JobOutcome
+
+
+@pytest.fixture
+def airbyte(source_db, monkeypatch, tmp_path):
+    with AirbyteStandIn(source_db, tmp_path / "w.duckdb") as stand_in:
+        for name, value in stand_in.env().items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield stand_in
+
+
+def test_a_job_past_the_poll_timeout_is_cancelled_in_airbyte(airbyte, monkeypatch):
+    airbyte.outcomes.append(JobOutcome(seconds=30))
+    monkeypatch.setenv("ADW_AIRBYTE_POLL_TIMEOUT", "0.5")
+    get_settings.cache_clear()
+    cfg = airbyte_config()
+
+    with pytest.raises(AirbyteError, match=r"did not finish within [01] s"):
+        sync_and_poll(make_client(cfg), cfg.connection_id)
+
+    assert airbyte.jobs[1].status == "cancelled"
+    assert ("DELETE", "/api/public/v1/jobs/1", 200) in airbyte.requests
+
+
+def test_a_running_job_is_not_started_twice(airbyte):
+    airbyte.outcomes.append(JobOutcome(seconds=30))
+    cfg = airbyte_config()
+    client = make_client(cfg)
+    client.start_sync_job(cfg.connection_id)
+
+    with pytest.raises(AirbyteError, match=r"Airbyte job 1 of connection .* is already running"):
+        sync_and_poll(client, cfg.connection_id)
+    client.cancel_job(1)
+
+
+def test_the_last_attempts_failures_are_the_reasons():
+    attempts = [
+        {"attempt": {"failureSummary": {"failures": [{"externalMessage": "first try"}]}}},
+        {
+            "attempt": {
+                "failureSummary": {
+                    "failures": [
+                        {
+                            "failureOrigin": "destination",
+                            "failureType": "system_error",
+                            "externalMessage": "disk full",
+                        },
+                        {"internalMessage": "java.io.IOException"},
+                    ]
+                }
+            }
+        },
+    ]
+
+    assert failure_reasons(attempts) == [
+        "destination system_error: disk full",
+        "java.io.IOException",
+    ]
+    assert failure_reasons([]) == []
