@@ -1,0 +1,52 @@
+"""Opening the DuckDB warehouse while another process holds its lock."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from adw_assets.lib.warehouse import WarehouseBusyError, connect, table_columns, table_exists
+
+HOLD = (
+    "import duckdb, sys, time\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "print('locked', flush=True)\n"
+    "time.sleep(float(sys.argv[2]))\n"
+    "con.close()\n"
+)
+
+
+def _hold(path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_connect_waits_for_the_other_writer_to_let_go(tmp_path):
+    path = tmp_path / "w.duckdb"
+    holder = _hold(path, 1.0)
+    started = time.perf_counter()
+    con = connect(path, timeout=30)
+    waited = time.perf_counter() - started
+    con.execute("create table t as select 1 as a")
+    assert table_exists(con, "main", "t") and table_columns(con, "main", "t") == {"a": "INTEGER"}
+    con.close()
+    holder.wait(10)
+    assert waited >= 0.5
+
+
+def test_connect_gives_up_with_a_message_naming_the_file(tmp_path):
+    path = tmp_path / "w.duckdb"
+    holder = _hold(path, 10.0)
+    try:
+        with pytest.raises(WarehouseBusyError, match="locked by another process") as err:
+            connect(path, timeout=0.5)
+        assert str(path) in str(err.value)
+    finally:
+        holder.kill()
+        holder.wait(10)
