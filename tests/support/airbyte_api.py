@@ -8,8 +8,9 @@ Configuration API (``/api/v1``): ``POST /connections/get``, ``POST /jobs/get``,
 ``POST /state/get``. Every endpoint but the token one wants ``Authorization: Bearer <token>``.
 
 A sync job runs in a thread: by default it succeeds and really writes the connection's
-streams into the test's DuckDB warehouse (:mod:`tests.support.airbyte_destination`); queue
-:class:`JobOutcome` values in ``outcomes`` to make jobs fail with an Airbyte failure reason.
+streams into the test's DuckDB warehouse, in the Destinations v2 layout, with the embedded
+replicator (the engine that writes these same tables locally); queue :class:`JobOutcome`
+values in ``outcomes`` to make jobs fail with an Airbyte failure reason.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import psycopg
 
 from adw_assets.lib.airbyte.catalog import introspect, recommended_connection
-from tests.support.airbyte_destination import write_streams
+from adw_assets.lib.replication import replicate
 
 REST = "/api/public/v1"
 CONFIG = "/api/v1"
@@ -73,7 +74,6 @@ class Job:
         totals = self.attempt.get("totalStats") or {}
         if totals:
             body["rowsSynced"] = totals.get("recordsCommitted", 0)
-            body["bytesSynced"] = totals.get("bytesCommitted", 0)
         return body
 
 
@@ -213,13 +213,7 @@ class AirbyteStandIn:
             updatedAt=int(now),
             endedAt=int(now),
             recordsSynced=committed,
-            bytesSynced=sum(s["stats"]["bytesCommitted"] for s in stats),
-            totalStats={
-                "recordsEmitted": committed,
-                "recordsCommitted": committed,
-                "bytesEmitted": sum(s["stats"]["bytesEmitted"] for s in stats),
-                "bytesCommitted": sum(s["stats"]["bytesCommitted"] for s in stats),
-            },
+            totalStats={"recordsEmitted": committed, "recordsCommitted": committed},
             streamStats=stats,
         )
         if failure:
@@ -240,35 +234,38 @@ class AirbyteStandIn:
             }
         job.status, job.updated, job.ended = ("failed" if failure else "succeeded"), now, now
 
-    def _write(self, sync_id: int) -> list[dict[str, Any]]:
+    def _write(self, job_id: int) -> list[dict[str, Any]]:
+        """Sync the selected streams with the embedded engine, read with ``>=`` the cursor
+        and no lag window, as Airbyte does; a failed stream fails the job."""
         selected = {
-            s["stream"]["name"]
+            f"{s['stream']['namespace']}.{s['stream']['name']}"
             for s in self.connection["syncCatalog"]["streams"]
             if s["config"]["selected"]
         }
-        streams = [s for s in self.streams if s.name in selected]
-        written = write_streams(
+        fmt = self.connection["namespaceFormat"]
+        if not fmt.endswith("${SOURCE_NAMESPACE}"):
+            raise ValueError(f"the stand-in writes prefix formats only, not {fmt!r}")
+        result = replicate(
             self.source_dsn,
             self.duckdb_path,
-            streams,
-            namespace_format=self.connection["namespaceFormat"],
-            cursors=dict(self.cursors),
-            sync_id=sync_id,
+            prefix=fmt[: -len("${SOURCE_NAMESPACE}")],
+            streams=[
+                f"{s.namespace}.{s.name}"
+                for s in self.streams
+                if f"{s.namespace}.{s.name}" in selected
+            ],
+            lag_seconds=0,
+            retries=0,
         )
+        result.raise_for_failures()
         stats = []
-        for s in streams:
-            w = written[s.name]
-            self.cursors[s.name] = w.cursor
+        for r in result.streams:
+            self.cursors[r.table] = r.cursor.isoformat(sep="T") if r.cursor else None
             stats.append(
                 {
-                    "streamName": s.name,
-                    "streamNamespace": s.namespace,
-                    "stats": {
-                        "recordsEmitted": w.records,
-                        "recordsCommitted": w.records,
-                        "bytesEmitted": w.bytes,
-                        "bytesCommitted": w.bytes,
-                    },
+                    "streamName": r.table,
+                    "streamNamespace": r.stream.split(".", 1)[0],
+                    "stats": {"recordsEmitted": r.rows_read, "recordsCommitted": r.rows_read},
                 }
             )
         return stats
