@@ -109,6 +109,7 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     from adw_assets.lib.events import sources
     from adw_assets.lib.events.config import events_config
     from adw_assets.lib.events.generator import EventGenerator
+    from adw_assets.lib.events.landing import warm_up
     from adw_assets.lib.events.reference import load_reference
     from adw_assets.lib.events.stream import run_stream
 
@@ -129,6 +130,7 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    warm_up()  # one-off imports before the "streaming" line, so it means "running now"
     click.echo(f"streaming {source.name} into {cfg.landing_dir} (Ctrl-C stops)", err=True)
     stats = run_stream(
         source, cfg, duration=duration, stop=stop, progress=None if quiet else sys.stderr
