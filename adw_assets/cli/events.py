@@ -26,6 +26,7 @@ def _ratio(_ctx, _param, value: float) -> float:
     return value
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # stop after the current batch, then summarize
 _seed = click.option("--seed", type=int, default=7, show_default=True, help="Generator seed.")
 _bad = click.option(
     "--bad-ratio",
@@ -128,13 +129,16 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     else:
         source = sources.FileSource(from_file, name=source_name)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    warm_up()  # one-off imports before the "streaming" line, so it means "running now"
-    click.echo(f"streaming {source.name} into {cfg.landing_dir} (Ctrl-C stops)", err=True)
-    stats = run_stream(
-        source, cfg, duration=duration, stop=stop, progress=None if quiet else sys.stderr
-    )
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
+    try:
+        warm_up()  # one-off imports before the "streaming" line, so it means "running now"
+        click.echo(f"streaming {source.name} into {cfg.landing_dir} (Ctrl-C stops)", err=True)
+        stats = run_stream(
+            source, cfg, duration=duration, stop=stop, progress=None if quiet else sys.stderr
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     click.echo(stats.summary(), err=True)
     if as_json:
         click.echo(json.dumps(stats.as_dict()))
