@@ -1,0 +1,139 @@
+#!/bin/sh
+# Entrypoint of the adw image: one role per compose service, or any command.
+#
+#   code-location   Dagster gRPC code server for adw_assets.definitions (location `adw`)
+#   webserver       Dagster webserver + GraphQL API on $DAGSTER_WEBSERVER_PORT (3000)
+#   daemon          Dagster daemon (run queue, schedules, sensors)
+#   seed            one-shot: the AdventureWorks source
+#                   (`adw source load /data` when CSVs are mounted there, else
+#                   `adw source seed --scale $ADW_SEED_SCALE`); a seeded source is left as is
+#   healthcheck R   exit 0 when the service of role R is healthy
+#   anything else   run as a command, e.g. `adw replicate`, `adw build`, `dagster ...`
+#
+# The Dagster roles first wait for Postgres and create or upgrade Dagster's storage
+# schema (one at a time), so a new image needs no manual `dagster instance migrate`.
+set -eu
+
+GRPC_PORT="${DAGSTER_GRPC_PORT:-4000}"
+WEB_PORT="${DAGSTER_WEBSERVER_PORT:-3000}"
+WORKSPACE=/opt/dagster/workspace.yaml
+
+log() { echo "adw-entrypoint: $*" >&2; }
+
+# Wait until PostgreSQL accepts connections: `source` (ADW_SOURCE_DSN) or `dagster`
+# (DAGSTER_PG_*). Services may start before Postgres is ready (podman < 4.6 ignores
+# `condition: service_healthy`), so each one waits itself.
+wait_for_postgres() {
+    python3 - "$1" <<'PY'
+import os, sys, time
+import psycopg
+
+which = sys.argv[1]
+if which == "source":
+    kwargs = {"conninfo": os.environ["ADW_SOURCE_DSN"]}
+else:
+    env = os.environ
+    kwargs = {
+        "host": env["DAGSTER_PG_HOST"], "port": env.get("DAGSTER_PG_PORT", "5432"),
+        "user": env["DAGSTER_PG_USER"], "password": env["DAGSTER_PG_PASSWORD"],
+        "dbname": env["DAGSTER_PG_DB"],
+    }
+timeout = float(os.environ.get("ADW_WAIT_TIMEOUT", "180"))
+deadline = time.monotonic() + timeout
+while True:
+    try:
+        psycopg.connect(connect_timeout=5, **kwargs).close()
+        break
+    except psycopg.OperationalError as exc:
+        if time.monotonic() > deadline:
+            sys.exit(f"{which} PostgreSQL not reachable after {timeout:.0f} s: {exc}".strip())
+        time.sleep(1)
+PY
+}
+
+# Create or upgrade Dagster's storage schema (`dagster instance migrate`) under a Postgres
+# advisory lock. Every Dagster service does it before it starts: the first one creates the
+# schema, a new image migrates it, and two processes never create the same tables at once.
+migrate_dagster_storage() {
+    python3 - <<'PY'
+import os, subprocess, sys
+import psycopg
+
+env = os.environ
+LOCK = 0x616477  # "adw"
+with psycopg.connect(
+    host=env["DAGSTER_PG_HOST"], port=env.get("DAGSTER_PG_PORT", "5432"),
+    user=env["DAGSTER_PG_USER"], password=env["DAGSTER_PG_PASSWORD"],
+    dbname=env["DAGSTER_PG_DB"], autocommit=True,
+) as conn:
+    conn.execute("select pg_advisory_lock(%s)", (LOCK,))
+    done = subprocess.run(["dagster", "instance", "migrate"], capture_output=True, text=True)
+    conn.execute("select pg_advisory_unlock(%s)", (LOCK,))
+if done.returncode != 0:
+    sys.exit(f"dagster instance migrate failed:\n{done.stdout}{done.stderr}")
+PY
+}
+
+# Number of orders in the source, 0 when the tables are absent or empty.
+source_orders() {
+    python3 - <<'PY'
+import os
+import psycopg
+
+with psycopg.connect(os.environ["ADW_SOURCE_DSN"]) as conn:
+    exists = conn.execute("select to_regclass('sales.salesorderheader')").fetchone()[0]
+    n = conn.execute("select count(*) from sales.salesorderheader").fetchone()[0] if exists else 0
+print(n)
+PY
+}
+
+seed() {
+    : "${ADW_SOURCE_DSN:?ADW_SOURCE_DSN must name the source database}"
+    wait_for_postgres source
+    # tables and the read-only replication role with its grants, when absent (idempotent)
+    python3 -c 'import os; from adw_assets.lib.source.server import ensure_schema; ensure_schema(os.environ["ADW_SOURCE_DSN"])'
+    orders="$(source_orders)"
+    if [ "$orders" -gt 0 ]; then
+        log "the source already holds $orders orders; not seeding (drop the pgdata volume to reseed)"
+    elif ls /data/*.csv >/dev/null 2>&1; then
+        log "loading the AdventureWorks CSVs mounted at /data"
+        adw source load /data
+    else
+        log "seeding synthetic AdventureWorks at scale ${ADW_SEED_SCALE:-0.1}"
+        adw source seed --scale "${ADW_SEED_SCALE:-0.1}" --seed "${ADW_SEED:-42}"
+    fi
+    log "source ready"
+}
+
+healthcheck() {
+    case "${1:-}" in
+        code-location) exec dagster api grpc-health-check --port "$GRPC_PORT" >/dev/null ;;
+        webserver)
+            exec python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$WEB_PORT/server_info', timeout=5)"
+            ;;
+        daemon) exec dagster-daemon liveness-check >/dev/null ;;
+        *) log "healthcheck: unknown role '${1:-}'"; exit 2 ;;
+    esac
+}
+
+case "${1:-code-location}" in
+    code-location)
+        wait_for_postgres dagster
+        migrate_dagster_storage
+        exec dagster code-server start --host 0.0.0.0 --port "$GRPC_PORT" \
+            --module-name adw_assets.definitions --location-name adw
+        ;;
+    webserver)
+        wait_for_postgres dagster
+        migrate_dagster_storage
+        exec dagster-webserver --host 0.0.0.0 --port "$WEB_PORT" --workspace "$WORKSPACE"
+        ;;
+    daemon)
+        wait_for_postgres dagster
+        migrate_dagster_storage
+        exec dagster-daemon run --workspace "$WORKSPACE"
+        ;;
+    seed) seed ;;
+    healthcheck) shift; healthcheck "$@" ;;
+    *) exec "$@" ;;
+esac
