@@ -19,7 +19,7 @@ from dashboard import ui  # noqa: E402
 
 st.set_page_config(
     page_title="AdventureWorks analytics",
-    page_icon=":material/pedal_bike:",
+    page_icon=str(Path(__file__).parent / "static" / "favicon.png"),  # local: no CDN
     layout="wide",
     menu_items={"About": "adw: AdventureWorks analytics (dbt marts, live web events)."},
 )

@@ -50,8 +50,8 @@ with ui.guard("the customer figures"):
         ui.plot(fig, key="customers_new")
     with right:
         fig = go.Figure()
-        for name, color in (("avg_spend_per_customer", ui.PALETTE[2]),
-                            ("avg_order_value", ui.PALETTE[3])):  # fmt: skip
+        for name, color in (("month_avg_spend_per_customer", ui.PALETTE[2]),
+                            ("month_avg_order_value", ui.PALETTE[3])):  # fmt: skip
             fig.add_scatter(
                 x=df["month_start"], y=df[name], name=ui.label(name), mode="lines+markers",
                 line={"color": color, "width": 2}, marker={"size": 5},
@@ -63,27 +63,28 @@ with ui.guard("the customer figures"):
         )  # fmt: skip
         ui.plot(fig, key="customers_spend")
 
-    st.subheader("Month by month")
-    ui.table(
-        df.sort_values("month_start", ascending=False).assign(
-            month=lambda d: d["month_start"].map(lambda m: f"{m:%b %Y}")
-        ),
-        {
-            "month": "Month",
-            "new_customers": "New customers",
-            "active_customers": "Active customers",
-            "customer_orders": "Orders",
-            "customer_revenue": "Revenue",
-            "avg_order_value": "Avg order value",
-            "avg_spend_per_customer": "Avg spend per customer",
-        },
-        {
-            "new_customers": "int",
-            "active_customers": "int",
-            "customer_orders": "int",
-            "customer_revenue": "currency",
-            "avg_order_value": "currency",
-            "avg_spend_per_customer": "currency",
-        },
+    st.subheader("Last 12 months of the period")
+    columns = {
+        "month": "Month",
+        "new_customers": "New customers",
+        "active_customers": "Active customers",
+        "customer_orders": "Orders",
+        "customer_revenue": "Revenue",
+        "month_avg_order_value": "Avg order value",
+        "month_avg_spend_per_customer": "Avg spend per customer",
+    }
+    formats = {
+        "new_customers": "int",
+        "active_customers": "int",
+        "customer_orders": "int",
+        "customer_revenue": "currency",
+        "month_avg_order_value": "currency",
+        "month_avg_spend_per_customer": "currency",
+    }
+    recent = df.sort_values("month_start", ascending=False).assign(
+        month=lambda d: d["month_start"].map(lambda m: f"{m:%b %Y}")
     )
+    ui.table(recent.head(12), columns, formats)
+    with st.expander(f"All {n} months of the period"):
+        ui.table(recent, columns, formats)
     st.caption(ui.semantic.MEASURES["avg_spend_per_customer"].help)
