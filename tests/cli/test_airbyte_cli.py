@@ -67,6 +67,21 @@ def test_refreshed_cache_drives_the_code_location(airbyte):
     }
 
 
+def test_refresh_specs_follows_the_connection_list_pages(airbyte, tmp_path):
+    airbyte.page_size_cap = 1
+    airbyte.other_connections = [
+        {"connectionId": "c-other", "name": "Stripe -> BigQuery", "workspaceId": "w"}
+    ]
+
+    assert _run("airbyte", "refresh-specs") == 0
+
+    listed = [p for m, p, _ in airbyte.requests if p == "/api/public/v1/connections"]
+    assert len(listed) == 2  # the second page, via the "next" link
+    assert read_snapshot(tmp_path / "specs.json")["connection"]["connectionId"] == (
+        airbyte.connection_id
+    )
+
+
 def test_refresh_specs_refuses_a_connection_writing_other_tables(airbyte, tmp_path, capsys):
     airbyte.connection["namespaceDefinition"] = "source"  # would write sales.*, not raw_sales.*
 
