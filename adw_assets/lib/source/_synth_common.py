@@ -35,14 +35,14 @@ LOCALES = {
 
 def rng_for(seed: int, *stream: str | int) -> np.random.Generator:
     """An independent, reproducible random generator for one named stream of one seed."""
-    key = [seed % 2**63]
+    key = [seed % 2**128]
     key += [zlib.crc32(s.encode()) if isinstance(s, str) else int(s) for s in stream]
     return np.random.default_rng(key)
 
 
 def faker_for(locale: str, seed: int, stream: str) -> Faker:
     fake = Faker(locale)
-    fake.seed_instance((seed % 2**63) * 1_000_003 + zlib.crc32(f"{locale}/{stream}".encode()))
+    fake.seed_instance((seed % 2**128) * 1_000_003 + zlib.crc32(f"{locale}/{stream}".encode()))
     return fake
 
 
