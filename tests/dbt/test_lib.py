@@ -1,0 +1,65 @@
+"""adw_assets.lib.dbt: the environment dbt runs with, manifest preparation, errors."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from adw_assets.lib import dbt as lib
+from tests.dbt.dbt_chain import settings_for
+
+
+def test_dbt_env_comes_from_the_settings(tmp_path):
+    env = lib.dbt_env(settings_for(tmp_path, ADW_RAW_PREFIX="src_", ADW_DBT_LOOKBACK_MINUTES="5"))
+    assert env["ADW_DUCKDB_PATH"] == str(tmp_path.resolve() / "warehouse.duckdb")
+    assert env["ADW_RAW_PREFIX"] == "src_"
+    assert env["ADW_DBT_TARGET"] == "local"
+    assert env["ADW_DBT_LOOKBACK_MINUTES"] == "5"
+    assert env["DO_NOT_TRACK"] == "1"
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
+    # without ADW_CARD_HASH_SALT: the documented development salt, the same as dbt's default
+    assert env["ADW_CARD_HASH_SALT"] == lib.DEV_CARD_HASH_SALT
+    macro = (lib.project_dir() / "macros" / "card_hash.sql").read_text()
+    assert f"'{lib.DEV_CARD_HASH_SALT}'" in macro
+    salted = lib.dbt_env(settings_for(tmp_path, ADW_CARD_HASH_SALT="s3cret"))
+    assert salted["ADW_CARD_HASH_SALT"] == "s3cret"
+    bigquery = lib.dbt_env(settings_for(tmp_path, ADW_WAREHOUSE="bigquery"))
+    assert bigquery["ADW_DBT_TARGET"] == "prod"
+
+
+def test_dbt_environ_sets_and_restores(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADW_RAW_PREFIX", "keep_")
+    settings = settings_for(tmp_path)
+    with lib.dbt_environ(settings):
+        assert os.environ["ADW_DUCKDB_PATH"] == str(settings.duckdb_path)
+        assert os.environ["ADW_RAW_PREFIX"] == "raw_"
+    assert "ADW_DUCKDB_PATH" not in os.environ
+    assert os.environ["ADW_RAW_PREFIX"] == "keep_"
+
+
+def test_fingerprint_follows_what_the_manifest_depends_on(tmp_path):
+    base = lib.fingerprint(settings_for(tmp_path))
+    assert lib.fingerprint(settings_for(tmp_path / "elsewhere")) == base
+    assert lib.fingerprint(settings_for(tmp_path, ADW_RAW_PREFIX="src_")) != base
+    assert lib.fingerprint(settings_for(tmp_path, ADW_DBT_TARGET="prod")) != base
+
+
+def test_ensure_manifest_parses_once_then_reuses(tmp_path):
+    settings = settings_for(tmp_path)
+    path = lib.ensure_manifest(settings)
+    assert path == lib.project_dir() / "target" / "manifest.json"
+    stamp = path.stat().st_mtime_ns
+    assert lib.ensure_manifest(settings) == path
+    assert path.stat().st_mtime_ns == stamp  # fresh: no second dbt parse
+
+
+def test_run_dbt_failure_raises_with_dbt_message(tmp_path):
+    with pytest.raises(lib.DbtError, match=r"(?s)dbt build failed \(exit 2\).*no-such-flag"):
+        lib.run_dbt(
+            ["build", "--no-such-flag"],
+            settings=settings_for(tmp_path),
+            target_path=tmp_path / "target",
+        )
