@@ -115,13 +115,15 @@ def _connection_url(cfg: AirbyteConfig, connection_id: str) -> str:
 def _metadata(t: StreamTable, result: SyncResult, cfg: AirbyteConfig) -> dict[str, Any]:
     stats = result.stream_stats(t.stream)
     state = result.stream_states.get(t.stream, {})
+    # the embedded backend's metadata names where Airbyte reports the same thing
     metadata = {
         **TableMetadataSet(table_name=t.table_name),
-        "rows_synced": stats.get("recordsCommitted", stats.get("recordsEmitted")),
-        "bytes_synced": stats.get("bytesCommitted", stats.get("bytesEmitted")),
+        "rows_read": stats.get("recordsCommitted", stats.get("recordsEmitted")),
+        "bytes_read": stats.get("bytesCommitted", stats.get("bytesEmitted")),
         "cursor": state.get("cursor"),
         "generation": t.generation,
-        "duration_s": round(result.seconds, 2),
+        "sync_id": result.job_id,  # Airbyte's sync id (in _airbyte_meta) is the job id
+        "duration_seconds": round(result.seconds, 3),
         "airbyte_job_id": result.job_id,
         "airbyte_connection": dg.MetadataValue.url(
             _connection_url(cfg, result.connection["connectionId"])

@@ -131,3 +131,25 @@ def test_a_missing_cache_says_how_to_make_one(airbyte_env, monkeypatch, tmp_path
 
     with pytest.raises(ConfigError, match="adw airbyte refresh-specs"):
         _build()
+
+
+def test_the_replication_domain_is_the_same_graph_whichever_backend(airbyte_env, monkeypatch):
+    from adw_assets.defs.replication import build_defs
+
+    def graph(defs: dg.Definitions) -> dict:
+        g = defs.resolve_asset_graph()
+        return {
+            k: (g.get(k).group_name, set(g.get(k).parent_keys), g.get(k).freshness_policy)
+            for k in g.materializable_asset_keys
+        }
+
+    airbyte = build_defs()
+    monkeypatch.setenv("ADW_REPLICATION", "embedded")
+    get_settings.cache_clear()
+    embedded = build_defs()
+
+    assert graph(airbyte) == graph(embedded)
+    assert len(graph(airbyte)) == 12
+    checks = airbyte.resolve_asset_graph().asset_check_keys
+    assert checks == embedded.resolve_asset_graph().asset_check_keys
+    assert len(checks) == 24

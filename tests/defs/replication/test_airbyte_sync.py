@@ -59,11 +59,11 @@ def test_successful_sync_materializes_every_stream_with_its_rows(airbyte):
     expected = {dg.AssetKey([f"raw_{t.schema}", t.name]) for t in TABLES}
     assert set(materialized) == expected
     orders = materialized[dg.AssetKey(["raw_sales", "salesorderdetail"])]
-    assert orders["rows_synced"].value == airbyte.source_counts["sales.salesorderdetail"] == 2
+    assert orders["rows_read"].value == airbyte.source_counts["sales.salesorderdetail"] == 2
     assert orders["cursor"].value.startswith("2011-05-31")
     assert orders["airbyte_job_id"].value == 1
     assert orders["dagster/table_name"].value == "raw_sales.salesorderdetail"
-    assert materialized[dg.AssetKey(["raw_sales", "store"])]["rows_synced"].value == 0
+    assert materialized[dg.AssetKey(["raw_sales", "store"])]["rows_read"].value == 0
     with duckdb.connect(str(get_settings().duckdb_path), read_only=True) as db:
         for t in TABLES:
             n = db.execute(f"select count(*) from raw_{t.schema}.{t.name}").fetchone()[0]
@@ -91,7 +91,7 @@ def test_a_second_sync_moves_only_changed_rows_and_keeps_one_row_per_key(airbyte
     assert result.success
     detail = _all_materializations(result)[dg.AssetKey(["raw_sales", "salesorderdetail"])]
     # the changed row, plus the one at the saved cursor: read with >=, as Airbyte does
-    assert detail["rows_synced"].value == 2
+    assert detail["rows_read"].value == 2
     assert detail["cursor"].value.startswith("2011-06-01")
     with duckdb.connect(str(get_settings().duckdb_path), read_only=True) as db:
         rows = db.execute(
@@ -172,3 +172,19 @@ def test_unreachable_airbyte_fails_the_run_with_what_to_check(airbyte, monkeypat
         e for e in result.all_events if e.event_type_value == "STEP_FAILURE"
     ).step_failure_data.error.message
     assert f"127.0.0.1:{closed_port}" in text and "Check that Airbyte runs" in text
+
+
+def test_the_replication_domain_with_airbyte_passes_the_shared_checks(airbyte):
+    """ADW_REPLICATION=airbyte: the domain's own checks (row counts against the source,
+    primary keys) run on what the Airbyte sync wrote, and pass."""
+    from adw_assets.defs.replication import build_defs
+
+    defs = build_defs()
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 24
+    assert all(c.passed for c in checks), [c.check_name for c in checks if not c.passed]
