@@ -40,11 +40,17 @@ def adw_home(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory) -> str:
-    """One real PostgreSQL 16 server for the session; returns the admin DSN (db postgres)."""
+def pg_cluster() -> str:
+    """One real PostgreSQL 16 server for the session; returns the admin DSN (db postgres).
+
+    Its data lives outside pytest's basetemp: pytest makes that folder owner-only at each
+    session start, which would lock out the ``pgserver`` OS user of a concurrent session.
+    """
+    import tempfile
+
     import pgserver
 
-    pgdata = tmp_path_factory.mktemp("pgcluster")
+    pgdata = Path(tempfile.mkdtemp(prefix="adw-test-pg-"))
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
     yield server.get_uri("postgres")
     server.cleanup()
