@@ -33,8 +33,8 @@ RUN set -eux; \
             python3 python3-venv ca-certificates; \
         rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log; \
     fi; \
-    groupadd --system --gid 10001 adw; \
-    useradd --system --uid 10001 --gid adw --home-dir /var/lib/adw --shell /usr/sbin/nologin adw; \
+    groupadd --gid 10001 adw; \
+    useradd --uid 10001 --gid adw --home-dir /var/lib/adw --no-create-home --shell /usr/sbin/nologin adw; \
     mkdir -p /var/lib/adw /opt/dagster/home/storage; \
     chown adw:adw /var/lib/adw /opt/dagster/home /opt/dagster/home/storage
 

@@ -137,6 +137,12 @@ setup_docker() {
     BASE_IMAGE="${ADW_BASE_IMAGE:-python:3.11-slim}"
 }
 
+build() {  # build LOG ARGS...: output to a log file, its tail on failure
+    local log="$WORK/build-$1.log"
+    shift
+    "$ENGINE" build "$@" >"$log" 2>&1 || { tail -40 "$log" >&2; fail "image build failed"; }
+}
+
 # ---------------------------------------------------------------- stack helpers
 compose() { "${COMPOSE[@]}" -p "$PROJECT" --env-file "$WORK/stack.env" "$@"; }
 
@@ -211,44 +217,46 @@ cleanup() {
 trap cleanup EXIT
 
 # ---------------------------------------------------------------- the stage
-case "$ENGINE" in
-    podman) setup_podman ;;
-    docker) setup_docker ;;
-    *) fail "ADW_CONTAINER_ENGINE must be podman or docker, not '$ENGINE'" ;;
-esac
-[ -x .venv/bin/pytest ] || { say "installing the repo venv (make install)"; make install >/dev/null; }
-say "engine $ENGINE ($("$ENGINE" --version | head -1)), compose: ${COMPOSE[*]}, base $BASE_IMAGE"
+# (one function, so bash has read all of it before it starts: editing the file meanwhile is safe)
+main() {
+    case "$ENGINE" in
+        podman) setup_podman ;;
+        docker) setup_docker ;;
+        *) fail "ADW_CONTAINER_ENGINE must be podman or docker, not '$ENGINE'" ;;
+    esac
+    [ -x .venv/bin/pytest ] || { say "installing the repo venv (make install)"; make install >/dev/null; }
+    say "engine $ENGINE ($("$ENGINE" --version | head -1)), compose: ${COMPOSE[*]}, base $BASE_IMAGE"
 
-BUILD_ARGS=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
-if [ -n "${PIP_CERT:-}" ] && [ -s "$PIP_CERT" ]; then  # CA bundle for pip: build secret only
-    BUILD_ARGS+=(--secret "id=pipcert,src=$PIP_CERT")
-fi
-REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+    BUILD_ARGS=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+    if [ -n "${PIP_CERT:-}" ] && [ -s "$PIP_CERT" ]; then  # CA bundle for pip: build secret only
+        BUILD_ARGS+=(--secret "id=pipcert,src=$PIP_CERT")
+    fi
+    REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 
-say "building the Postgres image $PG_IMAGE"
-start="$(clock)"
-"$ENGINE" build -q --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$PG_IMAGE" docker/postgres >/dev/null
-figure "postgres image build" "$(since "$start") s"
-
-if [ "${ADW_CI_COLD_BUILD:-1}" != 0 ]; then
-    say "building $IMAGE cold (no cache)"
+    say "building the Postgres image $PG_IMAGE"
     start="$(clock)"
-    "$ENGINE" build -q --no-cache "${BUILD_ARGS[@]}" --build-arg "SOURCE_REVISION=$REVISION-cold" \
-        -t "$IMAGE" . >/dev/null
-    figure "adw image build, cold" "$(since "$start") s"
-fi
-say "building $IMAGE again with a new revision (dependency layer cached, code layers rebuilt)"
-start="$(clock)"
-"$ENGINE" build -q "${BUILD_ARGS[@]}" --build-arg "SOURCE_REVISION=$REVISION" -t "$IMAGE" . >/dev/null
-figure "adw image build, dependency layer cached" "$(since "$start") s"
-size="$("$ENGINE" image inspect -f '{{.Size}}' "$IMAGE")"
-figure "adw image size" "$(awk -v s="$size" 'BEGIN { printf "%.0f MB", s / 1e6 }')"
-size="$("$ENGINE" image inspect -f '{{.Size}}' "$PG_IMAGE")"
-figure "postgres image size" "$(awk -v s="$size" 'BEGIN { printf "%.0f MB", s / 1e6 }')"
+    build postgres --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "$PG_IMAGE" docker/postgres
+    figure "postgres image build" "$(since "$start") s"
 
-[ -z "$(leftovers)" ] || fail "a previous $PROJECT stack is still there; run: ${COMPOSE[*]} -p $PROJECT down -v"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-cat >"$WORK/stack.env" <<EOF
+    if [ "${ADW_CI_COLD_BUILD:-1}" != 0 ]; then
+        say "building $IMAGE cold (no cache)"
+        start="$(clock)"
+        build adw-cold --no-cache "${BUILD_ARGS[@]}" --build-arg "SOURCE_REVISION=$REVISION-cold" \
+            -t "$IMAGE" .
+        figure "adw image build, cold" "$(since "$start") s"
+    fi
+    say "building $IMAGE again with a new revision (dependency layer cached, code layers rebuilt)"
+    start="$(clock)"
+    build adw "${BUILD_ARGS[@]}" --build-arg "SOURCE_REVISION=$REVISION" -t "$IMAGE" .
+    figure "adw image build, dependency layer cached" "$(since "$start") s"
+    size="$("$ENGINE" image inspect -f '{{.Size}}' "$IMAGE")"
+    figure "adw image size" "$(awk -v s="$size" 'BEGIN { printf "%.0f MB", s / 1e6 }')"
+    size="$("$ENGINE" image inspect -f '{{.Size}}' "$PG_IMAGE")"
+    figure "postgres image size" "$(awk -v s="$size" 'BEGIN { printf "%.0f MB", s / 1e6 }')"
+
+    [ -z "$(leftovers)" ] || fail "a previous $PROJECT stack is still there; run: ${COMPOSE[*]} -p $PROJECT down -v"
+    PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    cat >"$WORK/stack.env" <<EOF
 POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 ADW_REPLICATOR_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
 ADW_BASE_IMAGE=$BASE_IMAGE
@@ -259,35 +267,38 @@ ADW_SEED_SCALE=${ADW_CI_SEED_SCALE:-0.1}
 ADW_SEED_DATA_DIR=${ADW_CI_SEED_DATA_DIR:-./docker/seed-data}
 EOF
 
-say "compose up ($PROJECT, webserver on 127.0.0.1:$PORT)"
-start="$(clock)"
-STACK_UP=1
-compose up -d --no-build >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "compose up failed"; }
-wait_healthy
-figure "stack start to healthy" "$(since "$start") s"
+    say "compose up ($PROJECT, webserver on 127.0.0.1:$PORT)"
+    start="$(clock)"
+    STACK_UP=1
+    compose up -d --no-build >"$WORK/up.log" 2>&1 || { cat "$WORK/up.log"; fail "compose up failed"; }
+    wait_healthy
+    figure "stack start to healthy" "$(since "$start") s"
 
-say "smoke test: tests/containers (GraphQL from the host, elt_job, marts, Dagster storage)"
-CONTAINERS_SMOKE_URL="http://127.0.0.1:$PORT/graphql" \
-CONTAINERS_SMOKE_ENGINE="$ENGINE" \
-CONTAINERS_SMOKE_PROJECT="$PROJECT" \
-CONTAINERS_SMOKE_RESULTS="$WORK/results.json" \
-    .venv/bin/pytest tests/containers -m containers -q -p no:cacheprovider --timeout 1800
-elt="$(python3 -c "import json; print(json.load(open('$WORK/results.json'))['elt_job_seconds'])")"
-figure "elt_job run time in the stack" "$elt s"
+    say "smoke test: tests/containers (GraphQL from the host, elt_job, marts, Dagster storage)"
+    CONTAINERS_SMOKE_URL="http://127.0.0.1:$PORT/graphql" \
+    CONTAINERS_SMOKE_ENGINE="$ENGINE" \
+    CONTAINERS_SMOKE_PROJECT="$PROJECT" \
+    CONTAINERS_SMOKE_RESULTS="$WORK/results.json" \
+        .venv/bin/pytest tests/containers -m containers -q -p no:cacheprovider --timeout 1800
+    elt="$(python3 -c "import json; print(json.load(open('$WORK/results.json'))['elt_job_seconds'])")"
+    figure "elt_job run time in the stack" "$elt s"
 
-say "compose down"
-start="$(clock)"
-compose down -t 1 -v >"$WORK/down.log" 2>&1 || { cat "$WORK/down.log"; fail "compose down failed"; }
-STACK_UP=0
-left="$(leftovers)"
-[ -z "$left" ] || fail "compose down left these behind: $left"
-figure "stack down (containers, networks, volumes removed)" "$(since "$start") s"
+    say "compose down"
+    start="$(clock)"
+    compose down -t 1 -v >"$WORK/down.log" 2>&1 || { cat "$WORK/down.log"; fail "compose down failed"; }
+    STACK_UP=0
+    left="$(leftovers)"
+    [ -z "$left" ] || fail "compose down left these behind: $left"
+    figure "stack down (containers, networks, volumes removed)" "$(since "$start") s"
 
-say "measurements"
-for key in "adw image size" "postgres image size" "adw image build, cold" \
-        "adw image build, dependency layer cached" "postgres image build" \
-        "base image made (debootstrap + import)" "stack start to healthy" \
-        "elt_job run time in the stack" "stack down (containers, networks, volumes removed)"; do
-    [ -n "${FIGURES[$key]:-}" ] && printf '  %-52s %s\n' "$key" "${FIGURES[$key]}"
-done
-echo "PASS containers"
+    say "measurements"
+    for key in "adw image size" "postgres image size" "adw image build, cold" \
+            "adw image build, dependency layer cached" "postgres image build" \
+            "base image made (debootstrap + import)" "stack start to healthy" \
+            "elt_job run time in the stack" "stack down (containers, networks, volumes removed)"; do
+        if [ -n "${FIGURES[$key]:-}" ]; then printf '  %-52s %s\n' "$key" "${FIGURES[$key]}"; fi
+    done
+    echo "PASS containers"
+}
+
+main "$@"

@@ -1,0 +1,164 @@
+"""The container set-up, checked without a container runtime (runs in the main CI).
+
+compose.yaml, .env.example, the Dockerfiles and docker/ must agree with each other and with the
+rest of adw; docker/dagster.yaml is loaded by Dagster against a real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_TEXT = (ROOT / "compose.yaml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES = COMPOSE["services"]
+ONE_SHOT = {"seed"}
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
+
+
+def env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        m = re.match(r"^([A-Z_][A-Z0-9_]*)=(.*)$", line)
+        if m:
+            values[m.group(1)] = m.group(2)
+    return values
+
+
+def test_long_running_services_have_health_checks_and_restart_policies():
+    for name, service in SERVICES.items():
+        if name in ONE_SHOT:
+            assert service["restart"] == "no", name
+            continue
+        assert service.get("restart") in ("unless-stopped", "always"), name
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+
+
+def test_dagster_services_wait_for_the_seed_to_succeed():
+    for name in ("webserver", "daemon"):
+        depends = SERVICES[name]["depends_on"]
+        assert depends["seed"]["condition"] == "service_completed_successfully"
+        assert depends["postgres"]["condition"] == "service_healthy"
+
+
+def test_only_the_webserver_is_published_and_on_loopback_by_default():
+    published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
+    assert set(published) == {"webserver"}
+    for spec in published["webserver"]:
+        address = spec.split(":")[0] + ":" + spec.split(":")[1]  # "${ADW_BIND_ADDRESS:-127.0.0.1}"
+        m = VARIABLE.fullmatch(address)
+        assert m and m.group(3) == "127.0.0.1", spec
+        assert env_example()[m.group(1)] == "127.0.0.1"
+
+
+def test_volumes_are_named_and_declared():
+    declared = set(COMPOSE["volumes"])
+    used = set()
+    for name, service in SERVICES.items():
+        for spec in service.get("volumes", []):
+            assert ":" in spec, f"{name}: anonymous volume {spec}"
+            source = spec.split(":")[0]
+            if not source.startswith(("/", ".", "$")):
+                used.add(source)
+    assert used == declared
+
+
+def test_every_compose_variable_is_in_env_example_with_the_same_default():
+    documented = env_example()
+    used = {m.group(1): m for m in VARIABLE.finditer(COMPOSE_TEXT)}
+    assert set(used) == set(documented), "compose.yaml and .env.example name different variables"
+    for name, m in used.items():
+        if m.group(2) == ":-":  # an empty value in .env also falls back to the default
+            assert documented[name] in ("", m.group(3)), name
+
+
+def test_stack_dagster_instance_queues_runs_like_adw_dev():
+    from adw_assets.lib.dagster_home import DAGSTER_YAML
+
+    stack = yaml.safe_load((ROOT / "docker" / "dagster.yaml").read_text())
+    local = yaml.safe_load(DAGSTER_YAML)
+    assert stack["concurrency"] == local["concurrency"]
+    assert stack["telemetry"] == {"enabled": False}
+    assert set(stack["storage"]) == {"postgres"}
+
+
+def test_stack_dagster_instance_loads_against_postgres(empty_db, tmp_path, monkeypatch):
+    """docker/dagster.yaml as the services load it, on a real (fresh) PostgreSQL database."""
+    from dagster import DagsterInstance
+    from dagster_postgres import PostgresRunStorage
+
+    dsn = urllib.parse.urlsplit(empty_db)
+    socket_dir = dict(urllib.parse.parse_qsl(dsn.query))["host"]
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "docker" / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("PGHOST", socket_dir)  # empty hostname: libpq takes the socket from PGHOST
+    for name, value in {
+        "DAGSTER_PG_HOST": "",
+        "DAGSTER_PG_PORT": "5432",
+        "DAGSTER_PG_USER": dsn.username or "postgres",
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_PG_DB": dsn.path.lstrip("/"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert instance.get_runs() == []
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 4
+        assert queue.tag_concurrency_limits == [{"key": "adw/warehouse", "limit": 1}]
+
+
+def test_webserver_workspace_names_the_code_location_service():
+    stack = yaml.safe_load((ROOT / "docker" / "workspace.yaml").read_text())["load_from"]
+    local = yaml.safe_load((ROOT / "workspace.yaml").read_text())["load_from"]
+    (server,) = [entry["grpc_server"] for entry in stack]
+    assert server["location_name"] == local[0]["python_module"]["location_name"] == "adw"
+    assert server["host"] in SERVICES
+    entrypoint = (ROOT / "docker" / "entrypoint.sh").read_text()
+    assert f'GRPC_PORT="${{DAGSTER_GRPC_PORT:-{server["port"]}}}"' in entrypoint
+
+
+def test_dockerignore_admits_what_the_dockerfile_copies_and_nothing_secret():
+    lines = [
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines[0] == "*", "the build context is a whitelist"
+    admitted = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
+    copies = re.findall(
+        r"^COPY (?:--chown=\S+ )?(.+) \S+$", (ROOT / "Dockerfile").read_text(), re.M
+    )
+    sources = {src.rstrip("/") for line in copies for src in line.split()}
+    assert sources and sources <= admitted, sources - admitted
+    assert not any(path.startswith((".env", ".venv", ".adw", ".git")) for path in admitted)
+
+
+@pytest.mark.parametrize("script", ["docker/entrypoint.sh", "docker/postgres/entrypoint.sh"])
+def test_entrypoints_are_posix_shell(script):
+    done = subprocess.run(["sh", "-n", str(ROOT / script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_requirements_lists_dependencies_and_the_requested_extras(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("requirements", ROOT / "docker/requirements.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "x"\ndependencies = ["a>=1", "b"]\n'
+        '[project.optional-dependencies]\nbigquery = ["c<2"]\ndev = ["d"]\n'
+    )
+    assert module.requirements(str(pyproject), []) == ["a>=1", "b"]
+    assert module.requirements(str(pyproject), ["bigquery", "nope"]) == ["a>=1", "b", "c<2"]
+    assert "no extra 'nope'" in capsys.readouterr().err
+    assert "dagster-postgres>=0.29,<0.30" in module.requirements(str(ROOT / "pyproject.toml"), [])
