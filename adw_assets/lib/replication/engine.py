@@ -166,7 +166,6 @@ class _Run:
                 writer.write(batch, datetime.now(UTC))
                 self.emit(stream.name, "batch", writer.rows_read, time.perf_counter() - started)
                 self.pause("batch_written", stream.name)
-            writer.drop_stage()
             cursor = writer.max_cursor
             if not full and prev.cursor_value is not None:
                 cursor = max(c for c in (cursor, prev.cursor_value) if c is not None)

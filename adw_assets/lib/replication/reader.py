@@ -19,7 +19,9 @@ from psycopg import sql
 
 from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream
 
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 1 << 20
+USE_THREADS = False
+"""Streams run on parallel workers already; one parsing thread each keeps memory bounded."""
 
 SESSION_SQL = (
     "set timezone = 'UTC'; set datestyle = 'ISO, YMD'; set extra_float_digits = 3; "
@@ -68,7 +70,7 @@ def select_query(stream: Stream, since: datetime | None) -> sql.Composed:
 
 def _csv_options(stream: Stream):
     names = [c.name for c in stream.columns]
-    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=True)
+    read = pacsv.ReadOptions(column_names=names, block_size=BLOCK_SIZE, use_threads=USE_THREADS)
     parse = pacsv.ParseOptions(newlines_in_values=True)
     convert = pacsv.ConvertOptions(
         column_types={c.name: c.arrow_type for c in stream.columns},
@@ -95,7 +97,10 @@ def read_batches(
         buffered = io.BufferedReader(source, BLOCK_SIZE)
         try:
             reader = pacsv.open_csv(
-                buffered, read_options=read, parse_options=parse, convert_options=convert
+                buffered,
+                read_options=read,
+                parse_options=parse,
+                convert_options=convert,
             )
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):

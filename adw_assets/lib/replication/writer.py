@@ -12,10 +12,12 @@ batch; an incremental sync MERGEs each batch by primary key.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from datetime import datetime
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,7 +34,9 @@ AIRBYTE_COLUMNS = {
 }
 RAW_DDL = (
     "_airbyte_raw_id varchar not null, _airbyte_extracted_at timestamp with time zone not null, "
-    "_airbyte_loaded_at timestamp with time zone, _airbyte_data json not null, "
+    "_airbyte_loaded_at timestamp with time zone, "
+    # zstd: the raw history is cold; smaller and cheaper to write than the default analysis
+    "_airbyte_data json not null using compression zstd, "
     "_airbyte_meta json, _airbyte_generation_id bigint"
 )
 
@@ -69,7 +73,6 @@ class StreamWriter:
         self.dropped: list[str] = []
         self.max_cursor: datetime | None = None
         self.rows_read = self.inserted = self.updated = 0
-        self._batch = 0
 
     # -- schema -----------------------------------------------------------------------
 
@@ -114,51 +117,50 @@ class StreamWriter:
     # -- data -------------------------------------------------------------------------
 
     def write(self, batch: pa.Table, extracted_at: datetime) -> None:
-        """Append the batch to the raw history and fold it into the final table."""
+        """Append the batch to the raw history and fold it into the final table.
+
+        Raw ids are derived from a random salt and the row's index in the batch, so the raw
+        and final statements read the Arrow batch directly and agree without a staging copy.
+        """
         if batch.num_rows == 0:
             return
         con, cols = self.con, self.stream.columns
-        self._batch += 1
+        index = pa.array(np.arange(batch.num_rows, dtype=np.int64))
         view = f"_adw_batch_{id(self)}"
-        con.register(view, batch)
+        con.register(view, batch.append_column("_adw_idx", index))
+        raw_id = f"cast(cast(md5('{uuid.uuid4().hex}' || _adw_idx) as uuid) as varchar)"
         try:
-            casts = ", ".join(
-                f"cast({quote(c.name)} as {c.duck_type}) as {quote(c.name)}" for c in cols
-            )
+            data = ", ".join(f"{quote(c.name)} := {_value(c)}" for c in cols)
             con.execute(
-                "create or replace temp table _adw_stage as select "
-                "cast(uuid() as varchar) as _airbyte_raw_id, "
-                f"row_number() over () as _adw_seq, {casts} from {view}"
+                f"insert into {self.raw} select {raw_id}, ?, current_timestamp, "
+                f"to_json(struct_pack({data})), cast(? as json), ? from {view}",
+                [extracted_at, self.meta, self.generation],
             )
+            values = ", ".join(f"{_value(c)} as {quote(c.name)}" for c in cols)
+            rows = f"select {raw_id} as _airbyte_raw_id, _adw_idx as _adw_seq, {values} from {view}"
+            if self.full:
+                self._insert(rows, extracted_at)
+            else:
+                self._merge(rows, extracted_at)
         finally:
             con.unregister(view)
-        data = ", ".join(f"{quote(c.name)} := s.{quote(c.name)}" for c in cols)
-        con.execute(
-            f"insert into {self.raw} select _airbyte_raw_id, ?, current_timestamp, "
-            f"to_json(struct_pack({data})), cast(? as json), ? from _adw_stage s",
-            [extracted_at, self.meta, self.generation],
-        )
-        if self.full:
-            self._insert(extracted_at)
-        else:
-            self._merge(extracted_at)
         self.rows_read += batch.num_rows
         if CURSOR_FIELD in batch.column_names:
             top = pc.max(batch[CURSOR_FIELD]).as_py()
             if top is not None and (self.max_cursor is None or top > self.max_cursor):
                 self.max_cursor = top
 
-    def _insert(self, extracted_at: datetime) -> None:
+    def _insert(self, rows: str, extracted_at: datetime) -> None:
         names = ", ".join(quote(c.name) for c in self.stream.columns)
         n = self.con.execute(
             f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
             f"_airbyte_generation_id, {names}) select _airbyte_raw_id, ?, cast(? as json), ?, "
-            f"{names} from _adw_stage",
+            f"{names} from ({rows})",
             [extracted_at, self.meta, self.generation],
         ).fetchone()[0]
         self.inserted += int(n)
 
-    def _merge(self, extracted_at: datetime) -> None:
+    def _merge(self, rows: str, extracted_at: datetime) -> None:
         cols = [quote(c.name) for c in self.stream.columns]
         dropped = [quote(c) for c in self.dropped]
         pk = [quote(c) for c in self.stream.primary_key]
@@ -174,17 +176,13 @@ class StreamWriter:
         )
         names = ", ".join(cols)
         values = ", ".join(f"s.{c}" for c in cols)
-        order = f"s.{cursor} desc nulls last, " if CURSOR_FIELD in self.stream_names else ""
-        newer = (
-            f"(s.{cursor} >= f.{cursor} or f.{cursor} is null) and "
-            if CURSOR_FIELD in self.stream_names
-            else ""
-        )
+        # greatest cursor wins; a tie goes to the latest extraction (the row read last)
         actions = self.con.execute(
-            f"merge into {self.final} f using (select * from _adw_stage s qualify row_number() "
-            f"over (partition by {', '.join('s.' + c for c in pk)} order by {order}"
-            f"s._adw_seq desc) = 1) s on ({on}) "
-            f"when matched and {newer}row({new_row}) is distinct from row({old_row}) "
+            f"merge into {self.final} f using (select * from ({rows}) s qualify row_number() "
+            f"over (partition by {', '.join('s.' + c for c in pk)} order by s.{cursor} desc "
+            f"nulls last, s._adw_seq desc) = 1) s on ({on}) "
+            f"when matched and (s.{cursor} >= f.{cursor} or f.{cursor} is null) "
+            f"and row({new_row}) is distinct from row({old_row}) "
             f"then update set {sets} "
             "when not matched then insert (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
             f"_airbyte_generation_id, {names}) values (s._airbyte_raw_id, ?, cast(? as json), ?, "
@@ -195,9 +193,12 @@ class StreamWriter:
         self.inserted += by_action.get("INSERT", 0)
         self.updated += by_action.get("UPDATE", 0)
 
-    @property
-    def stream_names(self) -> set[str]:
-        return {c.name for c in self.stream.columns}
 
-    def drop_stage(self) -> None:
-        self.con.execute("drop table if exists _adw_stage")
+def _value(column) -> str:
+    """The column read from the Arrow batch, cast where Arrow's type is not the final one."""
+    if column.duck_type in _CAST_FROM_ARROW:
+        return f"cast({quote(column.name)} as {column.duck_type})"
+    return quote(column.name)
+
+
+_CAST_FROM_ARROW = {"TIME", "TIMESTAMP WITH TIME ZONE"}
