@@ -1,0 +1,97 @@
+"""The dbt assets in the Dagster graph: keys, groups, checks and lineage from the source."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+
+from adw_assets.lib.source.catalog import TABLES
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+def _graph(defs: dg.Definitions):
+    return defs.resolve_asset_graph()
+
+
+def test_models_are_keyed_by_schema_and_grouped_by_folder():
+    from adw_assets.defs.dbt import defs
+
+    graph = _graph(defs)
+    dbt_keys = [k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable]
+    assert len(dbt_keys) >= 28  # 26 sales models + 2 seeds (+ web models)
+    for key in dbt_keys:
+        schema, _name = key.path
+        node = graph.get(key)
+        assert schema in LAYERS, key
+        assert node.group_name == schema, key  # folder == schema for every layer
+        assert {"dbt", "duckdb"} <= set(node.kinds)
+    assert graph.get(dg.AssetKey(["marts", "fct_orders"])).group_name == "marts"
+    assert graph.get(dg.AssetKey(["staging", "orderstatus"])).group_name == "staging"
+
+
+def test_sources_resolve_to_the_replicated_table_keys():
+    from adw_assets.defs.dbt import defs
+
+    graph = _graph(defs)
+    staging = [k for k in graph.get_all_asset_keys() if k.path[0] == "staging"]
+    parents = {p for k in staging for p in graph.get(k).parent_keys}
+    replicated = {dg.AssetKey([f"raw_{t.schema}", t.name]) for t in TABLES}
+    assert replicated <= parents
+    assert graph.get(dg.AssetKey(["staging", "stg_sales__orders"])).parent_keys == {
+        dg.AssetKey(["raw_sales", "salesorderheader"])
+    }
+
+
+def test_source_keys_follow_the_raw_prefix():
+    from adw_assets.defs.dbt.resources import manifest_path
+    from adw_assets.defs.dbt.translator import AdwDbtTranslator
+
+    manifest = json.loads(manifest_path.read_text())
+    source = next(s for s in manifest["sources"].values() if s["name"] == "salesorderheader")
+    assert AdwDbtTranslator(raw_prefix="src_").get_asset_key(source) == dg.AssetKey(
+        ["src_sales", "salesorderheader"]
+    )
+    assert AdwDbtTranslator().get_asset_key(source) == dg.AssetKey(
+        ["raw_sales", "salesorderheader"]
+    )
+
+
+def test_dbt_tests_are_asset_checks():
+    from adw_assets.defs.dbt import defs
+    from adw_assets.defs.dbt.resources import manifest_path
+
+    manifest = json.loads(manifest_path.read_text())
+    data_tests = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and (n.get("attached_node") or "").startswith(("model.", "seed."))
+    ]
+    checks = list(_graph(defs).asset_check_keys)
+    assert len(checks) == len(data_tests)
+    names = {(c.asset_key.to_user_string(), c.name) for c in checks}
+    assert ("marts/fct_orders", "unique_fct_orders_sales_order_id") in names
+
+
+def test_lineage_runs_from_source_through_replication_to_the_marts():
+    from adw_assets.definitions import defs
+
+    graph = _graph(defs)
+    mart = dg.AssetKey(["marts", "rpt_order_status"])
+    ancestors = graph.upstream_key_closure(mart) if hasattr(graph, "upstream_key_closure") else None
+    if ancestors is None:
+        ancestors, frontier = set(), {mart}
+        while frontier:
+            parents = {p for k in frontier for p in graph.get(k).parent_keys}
+            frontier = parents - ancestors
+            ancestors |= parents
+    for key in (
+        ["marts", "fct_orders"],
+        ["staging", "stg_sales__orders"],
+        ["raw_sales", "salesorderheader"],
+        ["sales", "salesorderheader"],
+    ):
+        assert dg.AssetKey(key) in ancestors, key
+    assert graph.get(dg.AssetKey(["raw_sales", "salesorderheader"])).group_name == "replication"
