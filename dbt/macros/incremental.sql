@@ -1,13 +1,17 @@
 {#-
   incremental_window(column): on an incremental run, keep the rows whose `column` (the time
   the replicated row was extracted) is later than the newest value already in the model
-  minus the lookback (var lookback_minutes, env ADW_DBT_LOOKBACK_MINUTES): the lookback
-  re-reads rows of syncs that committed late. The merge on the model's unique key makes
-  re-reading harmless. Renders `true` on a full build.
+  minus a lookback, which re-reads rows of syncs that committed late. The merge on the
+  model's unique key makes re-reading harmless. Renders `true` on a full build.
+
+  Lookback (ADW_DBT_LOOKBACK_MINUTES overrides): var lookback_minutes (60) on warehouses
+  loaded by Airbyte, where extraction and loading are minutes apart; 0 on DuckDB, where a
+  sync holds the warehouse's only write lock until it commits, so dbt never sees part of one.
 -#}
 {% macro incremental_window(column) -%}
     {%- if is_incremental() -%}
-        {%- set lookback = env_var('ADW_DBT_LOOKBACK_MINUTES', var('lookback_minutes')) | int -%}
+        {%- set default = 0 if target.type == 'duckdb' else var('lookback_minutes') -%}
+        {%- set lookback = env_var('ADW_DBT_LOOKBACK_MINUTES', default) | int -%}
         {{ column }} > coalesce(
             (select {{ minutes_before('max(' ~ column ~ ')', lookback) }} from {{ this }}),
             cast('1900-01-01 00:00:00' as timestamp)
