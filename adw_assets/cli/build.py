@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from adw_assets.cli._common import echo_table
-from adw_assets.errors import AdwError
+from adw_assets.errors import AdwError, ConfigError
 from adw_assets.settings import get_settings
 
 
@@ -67,6 +67,11 @@ def run_build(
     from adw_assets.defs.dbt.resources import dbt_resource
 
     selection = build_dbt_asset_selection([adw_dbt_models], dbt_select=select or "fqn:*")
+    if not selection.resolve([adw_dbt_models]):
+        raise ConfigError(
+            f"no dbt model or seed matches {select!r}; use dbt selection syntax, e.g. "
+            "'marts', '+fct_orders', 'stg_sales__orders' (see `cd dbt && dbt ls`)."
+        )
     run_config = {
         "ops": {"adw_dbt_models": {"config": {"full_refresh": full_refresh}}},
         # the Dagster event log stays in the instance; the console shows dbt's own progress

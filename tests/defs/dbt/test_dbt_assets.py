@@ -135,3 +135,10 @@ def test_failed_dbt_test_is_reported_by_adw_build(chain, full_build, home, capsy
             con.execute(f"delete from {table} where salesorderid = ? and _airbyte_raw_id = ?", key)
             con.execute(f"insert into {table} select * from dup")
             con.execute("drop table dup")
+
+
+def test_build_of_an_unknown_selection_says_what_to_do(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["build", "no_such_model"])
+    assert exit_info.value.code == 1
+    assert "no dbt model or seed matches 'no_such_model'" in capsys.readouterr().err
