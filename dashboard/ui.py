@@ -147,11 +147,11 @@ def fmt(value: object, kind: str) -> str:
 
 
 def compact(value: object, kind: str) -> str:
-    """Short format for KPI cards: $109.85M, $12.3K, 31,465, 27.4%."""
+    """Short format for KPI cards: $109.85M, $12.35K, $1,789.66, 31,465, 27.4%."""
     v = _num(value) if kind != "time" else None
     if kind == "currency" and v is not None:
         for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-            if abs(v) >= size and abs(v) >= 1e5:
+            if abs(v) >= size and abs(v) >= 1e4:
                 return f"${v / size:,.2f}{suffix}"
     return fmt(value, kind)
 
@@ -196,7 +196,7 @@ def header(title: str, question: str) -> None:
 PLOTLY_CONFIG = {"displaylogo": False, "displayModeBar": False}
 
 
-def plot(fig, key: str | None = None) -> None:
+def plot(fig, key: str | None = None, legend_below: bool = False) -> None:
     fig.update_layout(
         margin={"l": 8, "r": 8, "t": 88, "b": 8},
         title={"y": 0.98, "yanchor": "top", "x": 0, "xanchor": "left", "font": {"size": 17}},
@@ -204,4 +204,6 @@ def plot(fig, key: str | None = None) -> None:
         hoverlabel={"font_size": 13},
         separators=".,",
     )
+    if legend_below:
+        fig.update_layout(legend={"y": -0.18, "yanchor": "top"}, margin_t=56)
     st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key)

@@ -61,9 +61,10 @@ with ui.guard("the geography figures"):
         ui.plot(fig, key="geo_ranked")
     with right:
         tree = ui.chart("geo_tree", where)
+        below = ["country_name", "state_province_name", "city"][len(where) :]
         fig = px.treemap(
             tree[tree["geo_total_due"] > 0],
-            path=[px.Constant(place), "country_name", "state_province_name", "city"],
+            path=[px.Constant(place), *below],
             values="geo_total_due", title="Revenue treemap (click to drill)",
             color_discrete_sequence=ui.PALETTE,
         )  # fmt: skip

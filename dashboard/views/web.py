@@ -35,15 +35,13 @@ def live_panel(window: str) -> None:
         ui.kpis(
             row,
             ("live_events", "live_sessions", "live_web_orders", "live_order_value"),
-            extra=[
-                ("Events / min (last 5 min)", f"{per_minute:,.1f}", None),
-                ("Last event", ui.fmt(row["live_last_event_at"], "time"), None),
-            ],
+            extra=[("Events / min (last 5 min)", f"{per_minute:,.1f}", None)],
         )
         df = ui.live_chart("live_by_minute", where)
         fig = go.Figure(
             go.Bar(
                 x=df["live_minute"], y=df["live_events"], marker_color=ui.ACCENT,
+                width=[50_000] * len(df),  # ms: one bar per minute, small gaps
                 customdata=df[["live_sessions", "live_web_orders"]],
                 hovertemplate="%{x|%H:%M} UTC<br>%{y:,} events<br>%{customdata[0]:,} sessions"
                 "<br>%{customdata[1]:,} web orders<extra></extra>",
@@ -58,6 +56,7 @@ def live_panel(window: str) -> None:
         ui.plot(fig, key="live_minutes")
         st.caption(
             f"Refreshes every {LIVE_SECONDS} s from the landing zone (deduplicated on event_id) "
+            f"· last event {ui.fmt(row['live_last_event_at'], 'time')} "
             f"· updated {now:%H:%M:%S} UTC"
             + ("" if row["live_events"] else " · no event in this window: run "
                "`adw events stream` to watch it move")
@@ -89,6 +88,7 @@ with ui.guard("the web-traffic marts"):
         )  # fmt: skip
         fig.update_traces(
             textposition="top center",
+            textfont_size=11,
             hovertemplate="<b>%{text}</b><br>%{x:,} sessions<br>$%{y:,.2f}<extra></extra>",
         )
         if len(df) >= 2 and df["sessions"].nunique() > 1:
@@ -105,9 +105,9 @@ with ui.guard("the web-traffic marts"):
         fig = px.line(
             daily, x="event_date", y="daily_sessions", color="daily_country",
             color_discrete_map=colors, title="Sessions per day",
-            labels={"event_date": "Date", "daily_sessions": "Sessions", "daily_country": ""},
+            labels={"event_date": "", "daily_sessions": "Sessions", "daily_country": ""},
         )  # fmt: skip
-        ui.plot(fig, key="web_daily")
+        ui.plot(fig, key="web_daily", legend_below=True)
 
     st.subheader("By country")
     per_day = ui.chart("web_corr_by_country").rename(columns={"corr_country": "web_country"})

@@ -88,6 +88,8 @@ return {
   skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
   exceptions: [...document.querySelectorAll('[data-testid="stException"]')].map(e => e.innerText),
   alerts: [...document.querySelectorAll('[data-testid="stAlert"]')].map(e => e.innerText),
+  url: location.href,
+  body: document.body ? document.body.innerText.slice(0, 300) : null,
 };
 """
 _METRICS_JS = """

@@ -39,9 +39,9 @@ def money(value: Decimal | float) -> str:
 
 
 def compact_money(value: Decimal | float) -> str:
-    """$109.85M, $512.33K (KPI cards); under $100,000 the exact amount."""
+    """$109.85M, $512.33K (KPI cards); under $10,000 the exact amount."""
     v = float(value)
     for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if abs(v) >= size and abs(v) >= 1e5:
+        if abs(v) >= size and abs(v) >= 1e4:
             return f"${v / size:,.2f}{suffix}"
     return money(value)

@@ -125,7 +125,8 @@ def build_marts(path: Path, seed: int = 7, scale: float = 1.0) -> None:
             "cast(sessions / 30 + (hash(d, country_name) % 50) as bigint) as sessions, "
             "cast(page_views / 30 as bigint) as page_views, "
             "cast(web_orders / 30 as bigint) as web_orders, "
-            "cast(web_order_value / 30 as decimal(38, 4)) as web_order_value "
+            "cast(web_order_value / 30 * (0.5 + (hash(d, country_name) % 50) / 50) "
+            "as decimal(38, 4)) as web_order_value "
             "from marts.rpt_web_traffic_by_country, "
             "range(date '2026-01-01', date '2026-01-31', interval 1 day) as t(d)"
         )

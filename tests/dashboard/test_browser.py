@@ -176,7 +176,7 @@ def test_web_traffic(site):
     assert not state["exceptions"] and not state["alerts"]
     page.screenshot("5-web")
     x = Expected(home / "serving")
-    shown = dict(page.metrics()[6:])  # after the six live cards
+    shown = dict(page.metrics()[5:])  # after the five live cards
     assert shown["Sessions"] == f"{x.one('select sum(sessions) from web'):,}"
     corr = x.one("select corr(sessions, sales_total_due) from web")
     assert shown["Correlation (r)"] == f"{corr:.2f}"

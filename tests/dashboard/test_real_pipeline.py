@@ -1,0 +1,162 @@
+"""The dashboard on marts built by the real pipeline, in a real browser.
+
+PostgreSQL (seeded) -> `adw replicate` -> `adw build` (dbt through Dagster), with web events
+from `adw events stream`; the snapshot export; `adw dashboard`. Then the pages must keep
+answering while `adw source simulate` + `adw replicate` + `adw build` run again, and show the
+new figures once the snapshot is exported after that build.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import duckdb
+import psycopg
+import pytest
+
+from adw_assets.lib.semantic import MARTS
+from adw_assets.lib.serving import export_snapshot
+from adw_assets.lib.source.seed import seed_database
+from adw_assets.lib.source.server import _dsn_with_user, _with_database, ensure_schema
+from adw_assets.settings import REPLICATION_ROLE
+from tests.dashboard import browser as b
+from tests.dashboard.expected import Expected, compact_money, money
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ADW = str(Path(sys.executable).parent / "adw")
+
+
+def _run(env: dict[str, str], *args: str, timeout: float = 600) -> str:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [ADW, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, f"adw {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    print(f"adw {' '.join(args)}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def real_site(pg_cluster, tmp_path_factory):
+    b.require_browser()
+    name = f"t_dash_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_cluster, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    dsn = _with_database(pg_cluster, name)
+    home = tmp_path_factory.mktemp("real") / "adw"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    env.update(
+        ADW_HOME=str(home),
+        ADW_SOURCE_DSN=dsn,
+        ADW_REPLICATION_DSN=_dsn_with_user(dsn, REPLICATION_ROLE),
+        DAGSTER_HOME=str(home / "dagster"),
+        DO_NOT_TRACK="1",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    ensure_schema(dsn)
+    started = time.perf_counter()
+    seed_database(dsn, scale=0.1, seed=11)
+    print(f"seed: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    _run(env, "events", "stream", "--rate", "300", "--duration", "4", "--seed", "5", "-q")
+    _run(env, "replicate")
+    _run(env, "build", "--no-answers")
+    export_snapshot(home / "warehouse.duckdb", home / "serving")
+    port = b.free_port()
+    proc = b.start_dashboard(home, port, b.ARTIFACTS / "server-real.log")
+    page = b.Browser(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("chromium"))
+    try:
+        yield home, env, page
+    finally:
+        page.close()
+        b.stop(proc)
+        with psycopg.connect(pg_cluster, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def test_snapshot_equals_the_built_marts(real_site):
+    home, _, _ = real_site
+    serving = home / "serving"
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        for mart in MARTS:
+            rows = con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
+            assert rows > 0, mart  # every mart, web ones included, has data
+            f = str(serving / f"{mart}.parquet")
+            for a, c in ((f"marts.{mart}", f"read_parquet('{f}')"),
+                         (f"read_parquet('{f}')", f"marts.{mart}")):  # fmt: skip
+                assert con.execute(f"select count(*) from (from {a} except all from {c})")\
+                    .fetchone() == (0,), mart  # fmt: skip
+
+
+def _check_pages(home: Path, page: b.Browser, prefix: str) -> None:
+    x = Expected(home / "serving")
+    for path, charts in (("", 2), ("products", 2), ("customers", 2), ("orders", 2),
+                         ("geography", 2), ("web", 3)):  # fmt: skip
+        state = page.open(path, charts=charts, timeout=120)
+        assert not state["exceptions"] and not state["alerts"], (path, state)
+        page.screenshot(f"{prefix}-{path or 'overview'}")
+        if path == "":
+            shown = dict(page.metrics())
+            revenue = x.one("select round(sum(revenue), 2) from products")
+            assert shown["Revenue"] == compact_money(revenue)
+            assert shown["Orders"] == f"{x.one('select sum(order_count) from statuses'):,}"
+            backlog = x.one("select sum(order_count) from statuses where is_open")
+            assert shown["Backlog (not shipped)"] == f"{backlog:,}"
+        elif path == "orders":
+            statuses = x.rows(
+                "select status_name, order_count, round(total_due, 2) from statuses "
+                "order by status_code"
+            )
+            rows = page.tables()[-1]["rows"]
+            assert [(r[1], r[2], r[6]) for r in rows] == [
+                (s, f"{n:,}", money(t)) for s, n, t in statuses
+            ]
+        elif path == "geography":
+            countries = x.rows(
+                "select country_name, round(sum(total_due), 2) as due, sum(order_count) "
+                "from geo group by 1 order by due desc"
+            )
+            assert [tuple(r[:3]) for r in page.tables()[0]["rows"]] == [
+                (c, money(d), f"{n:,}") for c, d, n in countries
+            ]
+        elif path == "web":
+            shown = dict(page.metrics()[5:])
+            assert shown["Sessions"] == f"{x.one('select sum(sessions) from web'):,}"
+
+
+def test_every_page_shows_the_built_marts(real_site):
+    home, _, page = real_site
+    _check_pages(home, page, "real")
+
+
+def test_pages_answer_during_replicate_and_build(real_site):
+    home, env, page = real_site
+    _run(env, "source", "simulate", "--orders", "300", "--updates", "100", "--seed", "9")
+    chain = subprocess.Popen(
+        ["bash", "-c", f"'{ADW}' replicate && '{ADW}' build --no-answers"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    loads = 0
+    try:
+        paths = ["orders", "products", "", "geography", "web", "customers"]
+        while chain.poll() is None:
+            path = paths[loads % len(paths)]
+            state = page.open(path, charts=3 if path == "web" else 2, timeout=60)
+            assert not state["exceptions"] and not state["alerts"], (path, state)
+            loads += 1
+        assert chain.returncode == 0, chain.stderr.read()
+    finally:
+        if chain.poll() is None:
+            chain.kill()
+    assert loads >= 3, "the build ended before the pages were exercised"
+    # the build is over: its snapshot export shows the new orders
+    export_snapshot(home / "warehouse.duckdb", home / "serving")
+    _check_pages(home, page, "real-after")
