@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import uuid
 from bisect import bisect_right
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -97,8 +96,14 @@ def _pools(seed: int) -> dict[str, tuple[str, ...]]:
     }
 
 
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
 def _uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A random (version 4) uuid from ``rng``; same value as uuid.UUID(int=..., version=4)."""
+    h = f"{(rng.getrandbits(128) & _UUID_CLEAR) | _UUID_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _ip(rng: random.Random) -> str:

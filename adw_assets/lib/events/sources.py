@@ -42,7 +42,7 @@ class GeneratorSource:
         limit: int | None = None,
         window: tuple[float, float] | None = None,
         name: str | None = None,
-        max_batch: int = 50_000,
+        max_batch: int = 20_000,
     ) -> None:
         if window is not None and not limit:
             raise ValueError("a window needs a limit (the number of events to spread over it)")
@@ -122,7 +122,7 @@ class FileSource:
     replayable = True
     paced = False  # read as fast as possible, stop at the end of the file
 
-    def __init__(self, path: Path, max_batch: int = 50_000, name: str | None = None) -> None:
+    def __init__(self, path: Path, max_batch: int = 20_000, name: str | None = None) -> None:
         self.path = path
         self.name = name or file_source_name(path)
         self.max_batch = max_batch
@@ -170,7 +170,7 @@ class StdinSource:
     replayable = False
     paced = True  # one batch per flush interval, of whatever arrived
 
-    def __init__(self, stream=None, max_batch: int = 50_000, name: str | None = None) -> None:
+    def __init__(self, stream=None, max_batch: int = 20_000, name: str | None = None) -> None:
         self.name = name or f"stdin-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
         self.max_batch = max_batch
         self.exhausted = False

@@ -15,6 +15,7 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from adw_assets.lib.events.schema import (
     DEVICE_TYPES,
@@ -70,6 +71,15 @@ def _text(payload) -> str:
         return repr(payload)
 
 
+@lru_cache(maxsize=65_536)  # a visitor's address repeats over the page views of a session
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _number(event: dict, name: str) -> float:
     value = event[name]
     if type(value) is float:
@@ -119,6 +129,7 @@ class Validator:
         low = None if self.lookback_seconds is None else now - self.lookback_seconds
         high = now + self.max_skew_seconds
         batch_ids: set[str] = set()
+        rows: list[tuple] = []
         for payload in payloads:
             try:
                 event = self._parse(payload)
@@ -134,8 +145,10 @@ class Validator:
                 out.dead.append(DeadLetter("invalid_event", None, detail, _text(payload)))
                 continue
             batch_ids.add(event_id)
-            for name, value in zip(FIELDS, row, strict=True):
-                cols[name].append(value)
+            rows.append(row)
+        if rows:  # rows -> columns in one C-level transpose
+            for name, column in zip(FIELDS, zip(*rows, strict=True), strict=True):
+                cols[name] = list(column)
         for event_id in cols["event_id"]:
             self._remember(event_id)
         return out
@@ -201,11 +214,8 @@ class Validator:
         ip = event["ip_address"]
         if type(ip) is not str:
             raise _Reject("wrong_type", "ip_address", "ip_address must be a string")
-        if not _IPV4.fullmatch(ip):
-            try:
-                ipaddress.IPv6Address(ip)
-            except ValueError:
-                raise _Reject("bad_ip_address", "ip_address", f"{ip[:64]!r} is not an IP") from None
+        if not _IPV4.fullmatch(ip) and not _is_ipv6(ip):
+            raise _Reject("bad_ip_address", "ip_address", f"{ip[:64]!r} is not an IP")
         device = event["device_type"]
         if type(device) is not str:
             raise _Reject("wrong_type", "device_type", "device_type must be a string")
