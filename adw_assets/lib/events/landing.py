@@ -199,16 +199,6 @@ def write_batch(
     return written
 
 
-def source_files(cfg: EventsConfig, source: str) -> list[tuple[int, Path]]:
-    """(first seq, path) of the landed batch files of ``source``, newest first."""
-    found = []
-    for path in cfg.landing_dir.glob(f"*/part-{source}-*.parquet"):
-        parsed = parse_batch_name(path.name)
-        if parsed and parsed[0] == source:
-            found.append((parsed[1], path))
-    return sorted(found, reverse=True)
-
-
 def recent_event_ids(cfg: EventsConfig, limit: int, skip: tuple[str, int] | None = None) -> list:
     """Event ids of the newest landed batch files (any source), up to about ``limit`` ids.
 
