@@ -125,7 +125,9 @@ class StreamWriter:
         if batch.num_rows == 0:
             return
         con, cols = self.con, self.stream.columns
-        index = pa.array(np.arange(batch.num_rows, dtype=np.int64))
+        # from_buffers, not pa.array(numpy): the latter imports pandas (0.5 s) on first use
+        n = batch.num_rows
+        index = pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(n).tobytes())])
         view = f"_adw_batch_{id(self)}"
         con.register(view, batch.append_column("_adw_idx", index))
         raw_id = f"cast(cast(md5('{uuid.uuid4().hex}' || _adw_idx) as uuid) as varchar)"
