@@ -216,7 +216,7 @@ MEASURES: dict[str, Measure] = {
         _m("status_total_due", "Total due", _S, "round(sum(total_due), 2)", "currency"),
         _m("online_share", "Online share", _S,
            "sum(online_order_count) / nullif(sum(order_count), 0)", "percent"),
-        _m("backlog_orders", "Backlog (not shipped)", _S,
+        _m("backlog_orders", "Backlog", _S,
            f"coalesce(sum(order_count) filter (where {_BACKLOG}), 0)", "int",
            "Orders in process, approved or backordered: not shipped yet."),
         _m("backlog_total_due", "Backlog value", _S,

@@ -102,11 +102,17 @@ with ui.guard("the web-traffic marts"):
         ui.plot(fig, key="web_scatter")
     with right:
         daily = ui.chart("web_daily")
-        fig = px.line(
+        few_days = daily["event_date"].nunique() < 4
+        draw = px.bar if few_days else px.line
+        fig = draw(
             daily, x="event_date", y="daily_sessions", color="daily_country",
             color_discrete_map=colors, title="Sessions per day",
             labels={"event_date": "", "daily_sessions": "Sessions", "daily_country": ""},
+            **({"barmode": "group"} if few_days else {"markers": True}),
         )  # fmt: skip
+        fig.update_xaxes(type="date", tickformat="%b %d")
+        if few_days:
+            fig.update_xaxes(dtick=86_400_000)
         ui.plot(fig, key="web_daily", legend_below=True)
 
     st.subheader("By country")
