@@ -67,7 +67,9 @@ def command(port: int | None, export: bool) -> None:
     if export:
         _export_if_missing()
     env = dict(os.environ)
-    env["ADW_HOME"] = str(settings.home)
+    env["ADW_HOME"] = str(settings.home)  # absolute: streamlit runs from dashboard/
+    if "ADW_DUCKDB_PATH" in env:
+        env["ADW_DUCKDB_PATH"] = str(settings.duckdb_path)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
     click.echo(f"Dashboard on http://127.0.0.1:{port} (ADW_HOME={settings.home}); Ctrl-C stops it.")
