@@ -27,6 +27,12 @@ with ui.guard("the order figures"):
                 marker_color=color,
                 hovertemplate="%{y}<br>%{x:,} orders<extra>" + ui.label(name) + "</extra>",
             )  # fmt: skip
+        fig.add_scatter(
+            y=df["status_name"], x=df["status_orders"], mode="text", showlegend=False,
+            text=[f"  {n:,}" for n in df["status_orders"]], textposition="middle right",
+            hoverinfo="skip",
+        )  # fmt: skip
+        fig.update_xaxes(range=[0, float(df["status_orders"].max()) * 1.15])
         fig.update_layout(
             barmode="stack", title="Orders by status, online vs offline",
             yaxis={"categoryorder": "array", "categoryarray": list(df["status_name"])[::-1]},
@@ -42,8 +48,10 @@ with ui.guard("the order figures"):
                 sort=False,
             )
         )  # fmt: skip
-        fig.update_layout(title="Total due by status")
-        ui.plot(fig, key="orders_due")
+        fig.update_traces(textposition="inside", textinfo="percent")
+        fig.update_layout(title="Total due by status", uniformtext_minsize=11,
+                          uniformtext_mode="hide")  # fmt: skip
+        ui.plot(fig, key="orders_due", legend_below=True)
 
     st.subheader("Backlog: not shipped yet")
     backlog = ui.chart("orders_by_status", [("is_backlog", "=", True)])
