@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 
 from adw_assets.lib import warehouse
-from adw_assets.lib.replication import Progress, ReplicationResult, replicate
+from adw_assets.lib.replication import Progress, ReplicationResult, replicate_from_settings
 from adw_assets.settings import get_settings
 
 RESOURCE_KEY = "replication"
@@ -27,8 +27,8 @@ class ReplicationResource(dg.ConfigurableResource):
     """Rows per batch; default ``ADW_REPLICATION_BATCH_ROWS``."""
     retries: int | None = None
     """Retries when the source is unreachable; default ``ADW_REPLICATION_RETRIES``."""
-    workers: int = 2
-    """Streams replicated at the same time."""
+    workers: int | None = None
+    """Streams replicated at the same time; default ``ADW_REPLICATION_WORKERS`` or 2."""
 
     @property
     def duckdb_path(self) -> Path:
@@ -50,17 +50,14 @@ class ReplicationResource(dg.ConfigurableResource):
         full_refresh: bool | Sequence[str] = False,
         progress: Progress | None = None,
     ) -> ReplicationResult:
-        s = get_settings()
-        return replicate(
-            self.source_dsn(),
-            s.duckdb_path,
-            prefix=s.raw_prefix,
+        return replicate_from_settings(
+            get_settings(),
             streams=streams,
             full_refresh=full_refresh,
-            lag_seconds=s.replication_lag_seconds if self.lag_seconds is None else self.lag_seconds,
-            batch_rows=self.batch_rows or s.replication_batch_rows,
-            retries=s.replication_retries if self.retries is None else self.retries,
             progress=progress,
+            lag_seconds=self.lag_seconds,
+            batch_rows=self.batch_rows,
+            retries=self.retries,
             workers=self.workers,
         )
 

@@ -8,6 +8,7 @@ layout; see docs/replication.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from adw_assets.lib.replication.engine import Progress, replicate, resolve_streams
 from adw_assets.lib.replication.result import (
@@ -38,20 +39,27 @@ def replicate_from_settings(
     streams: Sequence[str] | None = None,
     full_refresh: bool | Sequence[str] = False,
     progress: Progress | None = None,
+    **overrides: Any,
 ) -> ReplicationResult:
-    """:func:`replicate` with the source, warehouse and tuning from ``ADW_*`` settings."""
+    """:func:`replicate` with the source, warehouse and tuning from ``ADW_*`` settings
+    (``overrides`` replace single keyword arguments, e.g. ``retries=0``)."""
     from adw_assets.lib.source.server import replication_dsn
 
     workers = settings.get("ADW_REPLICATION_WORKERS") or "2"
+    kwargs: dict[str, Any] = {
+        "prefix": settings.raw_prefix,
+        "lag_seconds": settings.replication_lag_seconds,
+        "batch_rows": settings.replication_batch_rows,
+        "retries": settings.replication_retries,
+        "workers": max(1, int(workers)) if workers.isdigit() else 2,
+        "memory_limit": settings.get("ADW_REPLICATION_MEMORY_LIMIT") or "128MB",
+    }
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return replicate(
         replication_dsn(settings),
         settings.duckdb_path,
-        prefix=settings.raw_prefix,
         streams=streams,
         full_refresh=full_refresh,
-        lag_seconds=settings.replication_lag_seconds,
-        batch_rows=settings.replication_batch_rows,
-        retries=settings.replication_retries,
         progress=progress,
-        workers=max(1, int(workers)) if workers.isdigit() else 2,
+        **kwargs,
     )

@@ -18,7 +18,7 @@ CURSOR_FIELD = "modifieddate"
 
 _CATALOG_SQL = """
 select n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
-       greatest(c.reltuples, 0)::bigint
+       pg_table_size(c.oid)
 from pg_class c
 join pg_namespace n on n.oid = c.relnamespace
 join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
@@ -60,7 +60,8 @@ class Stream:
     table: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
-    estimated_rows: int = 0
+    estimated_bytes: int = 0
+    """Size of the table (heap and TOAST) in the source, to schedule the big ones."""
 
     @property
     def name(self) -> str:
@@ -120,10 +121,10 @@ def discover(conn: psycopg.Connection, names: Sequence[str]) -> dict[str, Stream
     pks = {f"{s}.{t}": tuple(cols) for s, t, cols in conn.execute(_PK_SQL, (list(names),))}
     cols: dict[str, list[Column]] = {}
     estimates: dict[str, int] = {}
-    for schema, table, column, pg_type, typname, reltuples in rows:
+    for schema, table, column, pg_type, typname, size in rows:
         key = f"{schema}.{table}"
         cols.setdefault(key, []).append(map_type(column, pg_type, typname))
-        estimates[key] = int(reltuples)
+        estimates[key] = int(size)
     out: dict[str, Stream] = {}
     for key, columns in cols.items():
         schema, table = key.split(".", 1)

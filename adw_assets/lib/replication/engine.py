@@ -11,7 +11,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from adw_assets.lib.replication import faults, reader
 from adw_assets.lib.replication import state as state_mod
 from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, discover
 from adw_assets.lib.replication.result import ProgressEvent, ReplicationResult, StreamResult
+from adw_assets.lib.replication.schedule import HEAVY_BYTES, run_streams
 from adw_assets.lib.replication.writer import StreamWriter
 from adw_assets.lib.source.catalog import TABLES
 
@@ -218,11 +218,13 @@ def replicate(
     progress: Progress | None = None,
     workers: int = 2,
     backoff_seconds: float = 1.0,
+    memory_limit: str | None = "128MB",
 ) -> ReplicationResult:
     """Replicate the streams (default: all 12) from ``source_dsn`` into ``duckdb_path``.
 
     Returns per-stream results; a failed stream is reported in the result (``.ok`` is false)
-    and leaves its table and state untouched, while the other streams go on.
+    and leaves its table and state untouched, while the other streams go on. ``memory_limit``
+    caps DuckDB's buffer memory during the run (it spills to disk beyond it).
     """
     started = time.perf_counter()
     names = resolve_streams(streams)
@@ -239,7 +241,10 @@ def replicate(
             "Run `adw source start` (embedded) or check ADW_SOURCE_DSN."
         )
     con = warehouse.connect(duckdb_path)
+    saved_limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
     try:
+        if memory_limit:
+            con.execute(f"set memory_limit = '{memory_limit}'")
         con.execute("begin transaction")
         state_mod.ensure(con)
         for schema in sorted({prefix + catalog[n].schema for n in names}):
@@ -250,15 +255,25 @@ def replicate(
                    batch_rows=batch_rows, retries=retries, backoff=backoff_seconds,
                    progress=progress, sync_id=state_mod.next_sync_id(con), states=states,
                    total=len(names))  # fmt: skip
-        order = sorted(names, key=lambda n: -catalog[n].estimated_rows)
+        order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
+
+        def heavy(n: str) -> bool:
+            first = (prefix + catalog[n].schema, catalog[n].table) not in states
+            return (first or n in refresh) and catalog[n].estimated_bytes > HEAVY_BYTES
+
         try:
-            with ThreadPoolExecutor(max(1, min(workers, len(order)))) as pool:
-                futures = [pool.submit(run.sync, catalog[n], n in refresh) for n in order]
-                done = {f.result().stream: f.result() for f in futures}
+            done = run_streams(
+                order,
+                lambda n: run.sync(catalog[n], n in refresh),
+                workers=min(workers, len(order)),
+                heavy=heavy,
+            )
         finally:
             for conn in run.pg_connections:
                 conn.close()
         return ReplicationResult(run.sync_id, [done[n] for n in names],
                                  time.perf_counter() - started)  # fmt: skip
     finally:
+        with contextlib.suppress(Exception):  # the setting is per database, not per connection
+            con.execute(f"set memory_limit = '{saved_limit}'")
         con.close()
