@@ -111,7 +111,10 @@ def test_stack_dagster_instance_loads_against_postgres(empty_db, tmp_path, monke
         monkeypatch.setenv(name, value)
     with DagsterInstance.from_config(str(home)) as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
+        # the webserver's pooled connections (they broke under psycopg 3, see dagster.yaml)
+        instance.optimize_for_webserver(statement_timeout=5000, pool_recycle=3600, max_overflow=2)
         assert instance.get_runs() == []
+        assert instance.get_runs() == []  # a second checkout of the pooled connection
         queue = instance.get_concurrency_config().run_queue_config
         assert queue.max_concurrent_runs == 4
         assert queue.tag_concurrency_limits == [{"key": "adw/warehouse", "limit": 1}]
