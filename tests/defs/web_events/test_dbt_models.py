@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -193,23 +195,15 @@ def test_dbt_build_and_warehouse_readers_never_fail_while_the_stream_writes(web)
 
 
 def test_the_sensor_run_refreshes_the_web_models_through_dagster(web):
-    import warnings
-
-    import dagster as dg
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from adw_assets.definitions import defs
-    from adw_assets.defs.web_events.sensors import REFRESH_SELECTION
 
     burst(n_events=700, seed=8)
     [(landed,)] = _landing("select count(distinct event_id) from landing")
-    graph = defs.resolve_asset_graph()
-    job = defs.resolve_implicit_global_asset_job_def()
-    result = job.execute_in_process(
-        asset_selection=list(REFRESH_SELECTION.resolve(graph)),
-        instance=dg.DagsterInstance.ephemeral(),
-    )
+    sensor = defs.resolve_sensor_def("web_events_landed_sensor")
+    job = defs.resolve_job_def(sensor.job_name)  # exactly what the sensor's run requests run
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
     checks = {
         e.event_specific_data.asset_check_key.name: e.event_specific_data.passed
