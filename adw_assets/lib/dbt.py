@@ -13,7 +13,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -24,8 +23,6 @@ from pathlib import Path
 
 from adw_assets.errors import AdwError, ConfigError
 from adw_assets.settings import Settings, get_settings
-
-log = logging.getLogger(__name__)
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 MANIFEST_FINGERPRINT = "adw_manifest_fingerprint.json"
@@ -145,7 +142,8 @@ def ensure_manifest(settings: Settings | None = None, force: bool = False) -> Pa
         current = json.loads(stamp.read_text()).get("fingerprint") if stamp.exists() else None
         if not force and current == wanted and manifest_path().exists():
             return manifest_path()
-        log.info("preparing the dbt manifest (dbt parse, target %s)", settings.dbt_target)
+        print(f"preparing the dbt manifest (dbt parse, target {settings.dbt_target}) ...",
+              file=sys.stderr, flush=True)  # fmt: skip
         run_dbt(["parse", "--quiet"], settings=settings, target_path=target)
         stamp.write_text(json.dumps({"fingerprint": wanted}))
     return manifest_path()
@@ -192,3 +190,32 @@ def release_duckdb() -> None:
         with contextlib.suppress(Exception):
             env.close()
     DuckDBConnectionManager.close_all_connections()
+
+
+PARTIAL_PARSE = "partial_parse.msgpack"
+
+
+def run_target(settings: Settings, name: str) -> Path:
+    """A fresh target directory for one dbt invocation, under ``$ADW_HOME/dbt/runs``, primed
+    with the partial parse of this home's previous run (dbt re-parses whatever changed)."""
+    root = settings.home / "dbt"
+    target = root / "runs" / name
+    target.mkdir(parents=True, exist_ok=True)
+    cached = root / PARTIAL_PARSE
+    if cached.exists() and not (target / PARTIAL_PARSE).exists():
+        shutil.copyfile(cached, target / PARTIAL_PARSE)
+    return target
+
+
+def finish_run_target(settings: Settings, target: Path, keep: int = 10) -> None:
+    """Keep the run's partial parse for the next run; delete all but the ``keep`` newest runs
+    (each holds a manifest and the compiled SQL, ~10 MB)."""
+    root = settings.home / "dbt"
+    produced = target / PARTIAL_PARSE
+    if produced.exists():
+        temporary = root / f".{PARTIAL_PARSE}.{os.getpid()}"
+        shutil.copyfile(produced, temporary)
+        os.replace(temporary, root / PARTIAL_PARSE)
+    runs = sorted((root / "runs").iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in runs[keep:]:
+        shutil.rmtree(old, ignore_errors=True)

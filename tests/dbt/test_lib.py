@@ -63,3 +63,19 @@ def test_run_dbt_failure_raises_with_dbt_message(tmp_path):
             settings=settings_for(tmp_path),
             target_path=tmp_path / "target",
         )
+
+
+def test_run_targets_carry_the_partial_parse_and_are_pruned(tmp_path):
+    settings = settings_for(tmp_path)
+    first = lib.run_target(settings, "run-1")
+    assert first == tmp_path.resolve() / "dbt" / "runs" / "run-1"
+    assert not (first / lib.PARTIAL_PARSE).exists()  # nothing cached yet
+    (first / lib.PARTIAL_PARSE).write_bytes(b"parsed-1")
+    lib.finish_run_target(settings, first)
+    second = lib.run_target(settings, "run-2")
+    assert (second / lib.PARTIAL_PARSE).read_bytes() == b"parsed-1"
+    for n in range(3, 8):
+        os.utime(lib.run_target(settings, f"run-{n}"), (n, n))  # older than run-1, run-2
+    lib.finish_run_target(settings, second, keep=4)
+    kept = {p.name for p in (tmp_path / "dbt" / "runs").iterdir()}
+    assert kept == {"run-1", "run-2", "run-7", "run-6"}

@@ -4,10 +4,12 @@ from collections.abc import Iterator
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from adw_assets.defs.dbt.resources import dbt_project, manifest_path
 from adw_assets.defs.dbt.translator import AdwDbtTranslator
-from adw_assets.lib.dbt import dbt_environ, release_duckdb
+from adw_assets.lib.dbt import dbt_environ, finish_run_target, release_duckdb, run_target
+from adw_assets.settings import get_settings
 
 
 class DbtBuildConfig(dg.Config):
@@ -29,13 +31,27 @@ def adw_dbt_models(
     """``dbt build`` of the selected models (tests run as asset checks), with row counts and
     column metadata on each materialization."""
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    with dbt_environ():
+    settings = get_settings()
+    # artifacts under $ADW_HOME/dbt/runs (pruned), reusing this home's last partial parse
+    target = run_target(settings, f"{context.run_id[:8]}-{context.op_execution_context.op.name}")
+    with dbt_environ(settings):
         try:
+            invocation = dbt.cli(args, context=context, target_path=target)
+            # DuckDB admits no reader while dbt writes, so dagster-dbt fetches row counts and
+            # column schemas after dbt exits anyway; collecting the events first avoids its
+            # busy wait (a spinning thread per fetch_* while dbt runs, on a 2-core machine).
+            events, failure = [], None
+            try:
+                events.extend(invocation.stream())
+            except Exception as exc:  # dbt failed: still record what it built, then fail
+                failure = exc
             yield from (
-                dbt.cli(args, context=context)
-                .stream()
+                DbtEventIterator(iter(events), invocation)
                 .fetch_row_counts()
                 .fetch_column_metadata(with_column_lineage=False)
             )
+            if failure is not None:
+                raise failure
         finally:
             release_duckdb()
+            finish_run_target(settings, target)

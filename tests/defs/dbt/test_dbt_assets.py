@@ -83,6 +83,10 @@ def test_run_is_recorded_with_column_schema_and_checks(chain, full_build, home):
             ]
         )
         assert next(iter(check.values())).status.value == "SUCCEEDED"
+    # dbt artifacts stay under ADW_HOME, with the partial parse kept for the next build
+    runs = list((home / "dbt" / "runs").iterdir())
+    assert runs and all((r / "run_results.json").exists() for r in runs)
+    assert (home / "dbt" / "partial_parse.msgpack").exists()
 
 
 def test_print_answers_reads_the_marts(chain, full_build, home, capsys):
