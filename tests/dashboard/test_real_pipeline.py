@@ -157,6 +157,7 @@ def test_pages_answer_during_replicate_and_build(real_site):
         if chain.poll() is None:
             chain.kill()
     assert loads >= 3, "the build ended before the pages were exercised"
+    print(f"{loads} page loads during replicate + build, all answered", file=sys.stderr)
     # the build is over: its snapshot export shows the new orders
     export_snapshot(home / "warehouse.duckdb", home / "serving")
     _check_pages(home, page, "real-after")
