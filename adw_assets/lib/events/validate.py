@@ -71,7 +71,7 @@ def _text(payload) -> str:
         return repr(payload)
 
 
-@lru_cache(maxsize=65_536)  # a visitor's address repeats over the page views of a session
+@lru_cache(maxsize=8192)  # a visitor's address repeats over the page views of a session
 def _is_ipv6(text: str) -> bool:
     try:
         ipaddress.IPv6Address(text)

@@ -1,9 +1,10 @@
 {#-
   One row per web event (unique event_id), incremental. Each run re-reads the events of the
   last `web_events_lookback_hours` (var; env ADW_EVENTS_LOOKBACK_HOURS; default 24) before the
-  newest event already here, so late events land in their own day, and merges on event_id:
-  a repeated delivery never adds a row. The streamer dead-letters events later than that
-  lookback, so every accepted event is picked up.
+  newest event already here, so late events land in their own day; of those it keeps the
+  event ids not here yet (the first delivery wins) and merges them on event_id, so a repeated
+  delivery never adds a row. The streamer dead-letters events later than that lookback, so
+  every accepted event is picked up.
 -#}
 {{
     config(
@@ -38,6 +39,33 @@ events as (
     {%- endif %}
 
 ),
+{%- if since is not none %}
+
+already_here as (
+
+    select event_id from {{ this }}
+    where event_date >= cast('{{ since.strftime("%Y-%m-%d") }}' as date)
+
+),
+
+new_events as (
+
+    {#- only what is not here yet: the merge then touches the new rows, not the window -#}
+    select events.*
+    from events
+    left join already_here
+        on events.event_id = already_here.event_id
+    where already_here.event_id is null
+
+),
+{%- else %}
+
+new_events as (
+
+    select * from events
+
+),
+{%- endif %}
 
 deduplicated as (
 
@@ -48,7 +76,7 @@ deduplicated as (
             order by ingested_at, batch_id
         ) as delivery_number
 
-    from events
+    from new_events
 
 ),
 
