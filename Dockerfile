@@ -10,11 +10,8 @@
 # BASE_IMAGE: any Debian-based image. An official Python slim image already has Python; on a
 # bare Debian (bookworm or later) Python comes from Debian's python3 and python3-venv packages.
 ARG BASE_IMAGE=python:3.11-slim
-FROM ${BASE_IMAGE}
+FROM ${BASE_IMAGE} AS base
 LABEL org.opencontainers.image.vendor="adw"
-
-# Space-separated optional-dependency groups of pyproject.toml to install (e.g. "bigquery").
-ARG EXTRAS=""
 
 ENV LANG=C.UTF-8 \
     PYTHONUNBUFFERED=1 \
@@ -38,18 +35,24 @@ RUN set -eux; \
     mkdir -p /var/lib/adw /opt/dagster/home/storage; \
     chown adw:adw /var/lib/adw /opt/dagster/home /opt/dagster/home/storage
 
-# Dependency layer: only pyproject.toml feeds it, so code changes reuse the cache. A CA bundle
-# for pip (networks that intercept TLS) comes as the build secret `pipcert`, mounted in this
-# RUN only and never stored in a layer.
+# The dependency list, extracted from pyproject.toml: the layer below depends on this list only,
+# so neither code changes nor other pyproject.toml edits (tool settings, dev extras) rebuild it.
+FROM base AS requirements
+# Space-separated optional-dependency groups of pyproject.toml to install (e.g. "bigquery").
+ARG EXTRAS=""
 COPY pyproject.toml docker/requirements.py /tmp/build/
+RUN python3 /tmp/build/requirements.py /tmp/build/pyproject.toml $EXTRAS > /requirements.txt
+
+FROM base
+# Dependency layer. A CA bundle for pip (networks that intercept TLS) comes as the build secret
+# `pipcert`, mounted in this RUN only and never stored in a layer.
+COPY --from=requirements /requirements.txt /tmp/requirements.txt
 RUN --mount=type=secret,id=pipcert \
     set -eu; \
     if [ -s /run/secrets/pipcert ]; then export PIP_CERT=/run/secrets/pipcert; fi; \
     python3 -m venv /opt/venv; \
-    python3 /tmp/build/requirements.py /tmp/build/pyproject.toml $EXTRAS \
-        > /tmp/build/requirements.txt; \
-    /opt/venv/bin/pip install --quiet "setuptools>=68" wheel -r /tmp/build/requirements.txt; \
-    rm -rf /tmp/build; \
+    /opt/venv/bin/pip install --quiet "setuptools>=68" wheel -r /tmp/requirements.txt; \
+    rm -f /tmp/requirements.txt; \
     # test suites shipped inside wheels (never imported at run time): ~60 MB
     site="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"; \
     rm -rf "$site/pandas/tests" "$site/pyarrow/tests" "$site"/numpy/*/tests "$site"/numpy/tests
