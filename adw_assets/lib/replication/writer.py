@@ -6,14 +6,13 @@
   ``_airbyte_data`` built as JSON by DuckDB (``to_json(struct_pack(...))``).
 
 A full sync (first sync, or full refresh) recreates the final table and bulk-inserts each
-batch; an incremental sync MERGEs each batch by primary key.
+batch; an incremental sync folds each batch in by primary key (delete + insert).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
 from datetime import datetime
 
 import duckdb
@@ -163,37 +162,48 @@ class StreamWriter:
         self.inserted += int(n)
 
     def _merge(self, rows: str, extracted_at: datetime) -> None:
+        """Fold the batch in by primary key: delete the rows it replaces, insert the winners.
+
+        Delete + insert rather than UPDATE: DuckDB appends the new versions and marks the old
+        ones deleted, so neither the statement nor the next checkpoint rewrites the (large,
+        compressed) row groups the old versions live in.
+        """
+        con = self.con
         cols = [quote(c.name) for c in self.stream.columns]
         dropped = [quote(c) for c in self.dropped]
         pk = [quote(c) for c in self.stream.primary_key]
         cursor = quote(CURSOR_FIELD)
-        on = " and ".join(f"f.{c} = s.{c}" for c in pk)
         new_row = ", ".join([f"s.{c}" for c in cols] + ["null"] * len(dropped))
         old_row = ", ".join([f"f.{c}" for c in cols] + [f"f.{c}" for c in dropped])
-        sets = ", ".join(
-            ["_airbyte_raw_id = s._airbyte_raw_id", "_airbyte_extracted_at = ?"]
-            + ["_airbyte_meta = cast(? as json)", "_airbyte_generation_id = ?"]
-            + [f"{c} = s.{c}" for c in cols]
-            + [f"{c} = null" for c in dropped]
+        # greatest cursor wins; a tie goes to the latest extraction (the row read last), and
+        # a row identical to the one in the warehouse is left alone
+        con.execute(
+            "create or replace temp table _adw_apply as select s.*, "
+            f"f.{pk[0]} is not null as _adw_existed from (select * from ({rows}) s qualify "
+            f"row_number() over (partition by {', '.join('s.' + c for c in pk)} order by "
+            f"s.{cursor} desc nulls last, s._adw_seq desc) = 1) s left join {self.final} f "
+            f"on {' and '.join(f'f.{c} = s.{c}' for c in pk)} where f.{pk[0]} is null or "
+            f"((s.{cursor} >= f.{cursor} or f.{cursor} is null) "
+            f"and row({new_row}) is distinct from row({old_row}))"
+        )
+        con.execute(
+            f"delete from {self.final} f using _adw_apply a where a._adw_existed and "
+            + " and ".join(f"f.{c} = a.{c}" for c in pk)
         )
         names = ", ".join(cols)
-        values = ", ".join(f"s.{c}" for c in cols)
-        # greatest cursor wins; a tie goes to the latest extraction (the row read last)
-        actions = self.con.execute(
-            f"merge into {self.final} f using (select * from ({rows}) s qualify row_number() "
-            f"over (partition by {', '.join('s.' + c for c in pk)} order by s.{cursor} desc "
-            f"nulls last, s._adw_seq desc) = 1) s on ({on}) "
-            f"when matched and (s.{cursor} >= f.{cursor} or f.{cursor} is null) "
-            f"and row({new_row}) is distinct from row({old_row}) "
-            f"then update set {sets} "
-            "when not matched then insert (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
-            f"_airbyte_generation_id, {names}) values (s._airbyte_raw_id, ?, cast(? as json), ?, "
-            f"{values}) returning merge_action",
-            [extracted_at, self.meta, self.generation, extracted_at, self.meta, self.generation],
-        ).fetchall()
-        by_action = Counter(a for (a,) in actions)
-        self.inserted += by_action.get("INSERT", 0)
-        self.updated += by_action.get("UPDATE", 0)
+        con.execute(
+            f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
+            f"_airbyte_generation_id, {names}) select _airbyte_raw_id, ?, cast(? as json), ?, "
+            f"{names} from _adw_apply",
+            [extracted_at, self.meta, self.generation],
+        )
+        existed, new = con.execute(
+            "select count(*) filter (where _adw_existed), count(*) filter (where not "
+            "_adw_existed) from _adw_apply"
+        ).fetchone()
+        con.execute("drop table _adw_apply")
+        self.inserted += int(new)
+        self.updated += int(existed)
 
 
 def _value(column) -> str:
