@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -35,6 +36,9 @@ class BuildSummary:
     checks_failed: list[str] = field(default_factory=list)
     """Failed checks (error severity) as ``asset:check``; warnings are in ``checks_warned``."""
     checks_warned: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    """dbt nodes that errored (model, seed, unit test) -> first line of dbt's message."""
+    skipped: int = 0
 
 
 @contextlib.contextmanager
@@ -74,8 +78,9 @@ def run_build(
         )
     run_config = {
         "ops": {"adw_dbt_models": {"config": {"full_refresh": full_refresh}}},
-        # the Dagster event log stays in the instance; the console shows dbt's own progress
-        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        # the Dagster event log stays in the instance; the console shows dbt's own progress,
+        # and failures come back in the summary (no traceback on the console)
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
     }
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -102,6 +107,7 @@ def run_build(
         rows = mat.metadata.get("dagster/row_count")
         if rows is not None:
             summary.row_counts[key] = int(rows.value)
+    _read_run_results(summary, settings.home / "dbt" / "runs")
     for evaluation in result.get_asset_check_evaluations():
         name = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
         if evaluation.passed:
@@ -111,6 +117,17 @@ def run_build(
         else:
             summary.checks_failed.append(name)
     return summary
+
+
+def _read_run_results(summary: BuildSummary, runs: Path) -> None:
+    """Errored and skipped dbt nodes, from the run's run_results.json."""
+    for path in runs.glob(f"{summary.run_id[:8]}-*/run_results.json"):
+        for node in json.loads(path.read_text())["results"]:
+            if node["status"] == "error":
+                message = (node.get("message") or "").strip().splitlines()
+                summary.errors[node["unique_id"]] = " ".join(message[1:2] or message[:1]).strip()
+            elif node["status"] == "skipped":
+                summary.skipped += 1
 
 
 def echo_summary(summary: BuildSummary) -> None:
@@ -127,6 +144,10 @@ def echo_summary(summary: BuildSummary) -> None:
         click.secho(f"  warn: {name}", fg="yellow")
     for name in summary.checks_failed:
         click.secho(f"  FAIL: {name}", fg="red")
+    for node, message in summary.errors.items():
+        click.secho(f"  ERROR: {node}: {message}", fg="red")
+    if summary.skipped:
+        click.echo(f"  {summary.skipped} dbt nodes skipped after the failures")
 
 
 def _rows(duckdb_path: Path, sql: str) -> list[tuple]:
@@ -203,9 +224,12 @@ def command(select: str | None, full_refresh: bool, answers: bool) -> None:
     summary = run_build(select, full_refresh=full_refresh)
     echo_summary(summary)
     if not summary.success:
+        hint = "fix the model or data and run `adw build` again"
+        if any("raw_" in m and "does not exist" in m for m in summary.errors.values()):
+            hint = "the replicated tables are missing: run `adw replicate` first"
         raise BuildError(
-            "dbt build failed: see the failures above and the run in `adw dev` "
-            f"(run {summary.run_id}); fix the model or data and run `adw build` again."
+            f"dbt build failed: see the failures above and the run in `adw dev` "
+            f"(run {summary.run_id}); {hint}."
         )
     if answers and select is None:
         print_answers()

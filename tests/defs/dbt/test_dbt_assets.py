@@ -146,3 +146,14 @@ def test_build_of_an_unknown_selection_says_what_to_do(capsys):
         main(["build", "no_such_model"])
     assert exit_info.value.code == 1
     assert "no dbt model or seed matches 'no_such_model'" in capsys.readouterr().err
+
+
+def test_build_before_replication_says_to_replicate(adw_home, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["build", "stg_sales__orders"])
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert 'ERROR: model.adw.stg_sales__orders: Catalog Error: Table with name "raw_sales.' in (
+        captured.out
+    )
+    assert "run `adw replicate` first" in captured.err
