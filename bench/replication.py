@@ -4,7 +4,7 @@
 
 Data: the real AdventureWorks CSVs (../shared/adventureworks) when present, else synthetic
 scale 1; plus synthetic scale 10. Cases: full sync, incremental after 1% of rows changed, no-op.
-Each case runs in its own process (peak memory = that process's max RSS). The comparison tools
+Each case runs in its own process (peak memory = that process's VmHWM). The comparison tools
 (dlt with the sql_database source and pyarrow backend; duckdb 1.5.5 with its postgres reader)
 never enter the app venv: they live in ``.venv-bench`` (created on first run). Dagster's
 start-up and ``adw replicate`` through the CLI are timed apart. Figures, not pass/fail.
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,11 @@ QUIET_ENV = {
 }
 
 FLOOR = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 import duckdb, duckdb_extension_postgres_scanner as ext
 libpq, path, tables = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 ext_path = os.path.join(os.path.dirname(ext.__file__), "extensions", "v1.5.5",
@@ -57,11 +60,15 @@ for schema, table, _ in tables:
     rows += con.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
 con.close()
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": rows,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
 
 DLT = r"""
-import json, resource, sys, time
+import json, sys, time
+def peak_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 import dlt
 from dlt.sources.sql_database import sql_table
 url, pipelines_dir, path, tables = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
@@ -78,8 +85,14 @@ pipeline.run(resources)
 trace = pipeline.last_trace
 rows = sum(sum(i.row_counts.values()) for i in [trace.last_normalize_info] if i)
 print(json.dumps({"seconds": time.perf_counter() - t, "rows": rows,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak_mb()}))
 """
+
+
+def peak_mb() -> float:
+    """Peak RSS of this process image (``ru_maxrss`` is inherited across fork + exec)."""
+    with open("/proc/self/status") as status:
+        return next(int(x.split()[1]) for x in status if x.startswith("VmHWM:")) / 1024
 
 
 def child_adw(dsn: str, path: str, full: bool) -> None:
@@ -93,7 +106,7 @@ def child_adw(dsn: str, path: str, full: bool) -> None:
         "seconds": time.perf_counter() - t,
         "rows": result.rows_read,
         "changed": sum(s.rows_inserted + s.rows_updated for s in result.streams),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_mb(),
     }))  # fmt: skip
 
 
