@@ -107,7 +107,21 @@ seed() {
 
 healthcheck() {
     case "${1:-}" in
-        code-location) exec dagster api grpc-health-check --port "$GRPC_PORT" >/dev/null ;;
+        code-location)  # what `dagster api grpc-health-check` asks, without importing dagster
+            exec python3 - "$GRPC_PORT" <<'PY'
+import sys
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+with grpc.insecure_channel(f"127.0.0.1:{sys.argv[1]}") as channel:
+    request = health_pb2.HealthCheckRequest(service="DagsterApi")
+    try:
+        reply = health_pb2_grpc.HealthStub(channel).Check(request, timeout=8)
+    except grpc.RpcError as exc:
+        sys.exit(f"code server not serving: {exc.code().name}")
+sys.exit(reply.status != health_pb2.HealthCheckResponse.SERVING)
+PY
+            ;;
         webserver)
             exec python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$WEB_PORT/server_info', timeout=5)"
             ;;

@@ -145,9 +145,17 @@ def test_dockerignore_admits_what_the_dockerfile_copies_and_nothing_secret():
     assert not any(path.startswith((".env", ".venv", ".adw", ".git")) for path in admitted)
 
 
-@pytest.mark.parametrize("script", ["docker/entrypoint.sh", "docker/postgres/entrypoint.sh"])
-def test_entrypoints_are_posix_shell(script):
-    done = subprocess.run(["sh", "-n", str(ROOT / script)], capture_output=True, text=True)
+@pytest.mark.parametrize(
+    ("shell", "script"),
+    [
+        ("sh", "docker/entrypoint.sh"),
+        ("sh", "docker/postgres/entrypoint.sh"),
+        ("sh", "docker/postgres/initdb/10-adw.sh"),
+        ("bash", ".ci/containers.sh"),
+    ],
+)
+def test_scripts_parse(shell, script):
+    done = subprocess.run([shell, "-n", str(ROOT / script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
 
 
