@@ -24,6 +24,9 @@ concurrency:
     default_limit: 1
 run_monitoring:
   enabled: true
+# evaluate the freshness policies of the replicated tables and web events
+freshness:
+  enabled: true
 telemetry:
   enabled: false
 """
