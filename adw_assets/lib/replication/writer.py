@@ -186,21 +186,23 @@ class StreamWriter:
             f"((s.{cursor} >= f.{cursor} or f.{cursor} is null) "
             f"and row({new_row}) is distinct from row({old_row}))"
         )
-        con.execute(
-            f"delete from {self.final} f using _adw_apply a where a._adw_existed and "
-            + " and ".join(f"f.{c} = a.{c}" for c in pk)
-        )
-        names = ", ".join(cols)
-        con.execute(
-            f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
-            f"_airbyte_generation_id, {names}) select _airbyte_raw_id, ?, cast(? as json), ?, "
-            f"{names} from _adw_apply",
-            [extracted_at, self.meta, self.generation],
-        )
         existed, new = con.execute(
             "select count(*) filter (where _adw_existed), count(*) filter (where not "
             "_adw_existed) from _adw_apply"
         ).fetchone()
+        if existed:
+            con.execute(
+                f"delete from {self.final} f using _adw_apply a where a._adw_existed and "
+                + " and ".join(f"f.{c} = a.{c}" for c in pk)
+            )
+        if existed or new:
+            names = ", ".join(cols)
+            con.execute(
+                f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, "
+                f"_airbyte_meta, _airbyte_generation_id, {names}) select _airbyte_raw_id, ?, "
+                f"cast(? as json), ?, {names} from _adw_apply",
+                [extracted_at, self.meta, self.generation],
+            )
         con.execute("drop table _adw_apply")
         self.inserted += int(new)
         self.updated += int(existed)
