@@ -77,6 +77,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "ADW_RAW_PREFIX": settings.raw_prefix,
         "ADW_DBT_TARGET": settings.dbt_target,
         "ADW_CARD_HASH_SALT": settings.get("ADW_CARD_HASH_SALT") or DEV_CARD_HASH_SALT,
+        "ADW_EVENTS_DIR": str(settings.events_dir),
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "PATH": os.pathsep.join([str(bin_dir()), os.environ.get("PATH", "")]),

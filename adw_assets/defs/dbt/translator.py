@@ -34,6 +34,9 @@ class AdwDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([schema, dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        meta = (dbt_resource_props.get("config") or {}).get("meta") or {}
+        if meta.get("dagster", {}).get("group"):
+            return meta["dagster"]["group"]  # e.g. the web models: group web_events
         if dbt_resource_props["resource_type"] == "seed":
             return "staging"  # lookups, built into the staging schema
         fqn = dbt_resource_props.get("fqn") or []

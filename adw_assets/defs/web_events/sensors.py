@@ -46,8 +46,8 @@ def web_events_landed_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRe
     )
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=f"web-events-{newest:.6f}", tags={WAREHOUSE_TAG: "write"})
+            dg.RunRequest(run_key=f"web-events-{newest!r}", tags={WAREHOUSE_TAG: "write"})
         ],
         asset_events=[materialization],
-        cursor=f"{newest:.6f}",
+        cursor=repr(newest),  # exact: a rounded cursor could sit below newest
     )

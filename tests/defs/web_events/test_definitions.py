@@ -54,11 +54,6 @@ def test_landing_zone_asset_feeds_the_dbt_web_models(defs):
     assert "marts/fct_web_events:unique_fct_web_events_event_id" in checks
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the dbt translator (adw_assets/defs/dbt/translator.py) groups models by top "
-    "folder and ignores meta.dagster.group: the web models show in staging/marts",
-)
 def test_dbt_web_models_are_in_the_web_events_group(defs):
     graph = defs.resolve_asset_graph()
     assert {graph.get(key).group_name for key in WEB_MODELS} == {"web_events"}
