@@ -30,7 +30,9 @@ def adw_dbt_models(
 ) -> Iterator:
     """``dbt build`` of the selected models (tests run as asset checks), with row counts and
     column metadata on each materialization."""
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    # full_refresh_job tags its runs adw/full_refresh=true (adw_assets/defs/orchestration/jobs.py)
+    full = config.full_refresh or context.run.tags.get("adw/full_refresh") == "true"
+    args = ["build", "--full-refresh"] if full else ["build"]
     settings = get_settings()
     # artifacts under $ADW_HOME/dbt/runs (pruned), reusing this home's last partial parse
     target = run_target(settings, f"{context.run_id[:8]}-{context.op_execution_context.op.name}")
