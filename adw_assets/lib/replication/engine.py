@@ -241,7 +241,10 @@ def replicate(
             "Run `adw source start` (embedded) or check ADW_SOURCE_DSN."
         )
     con = warehouse.connect(duckdb_path)
-    saved_limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+    # fetchall, never fetchone, on this long-lived connection: an unconsumed result keeps a
+    # transaction open, which blocks DuckDB's automatic checkpoints (the WAL then grows to the
+    # size of the whole sync and is checkpointed, all at once, on close)
+    saved_limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
     try:
         if memory_limit:
             con.execute(f"set memory_limit = '{memory_limit}'")

@@ -56,7 +56,7 @@ def load_all(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], StreamStat
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [INTERNAL_SCHEMA, STATE_TABLE],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return {}
     rows = con.execute(
@@ -69,7 +69,7 @@ def load_all(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], StreamStat
 def next_sync_id(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute(
         f"select coalesce(max(sync_id), 0) + 1 from {INTERNAL_SCHEMA}.{STATE_TABLE}"
-    ).fetchone()
+    ).fetchall()[0]
     return int(row[0])
 
 

@@ -57,7 +57,7 @@ def warehouse_fingerprint(
     count, checksum = con.execute(
         f"select count(*), md5(string_agg(h, '' order by h)) from "
         f"(select md5({row_text}) as h from {qualified(namespace, table)})"
-    ).fetchone()
+    ).fetchall()[0]
     return Fingerprint(int(count), checksum)
 
 

@@ -158,7 +158,7 @@ class StreamWriter:
             f"_airbyte_generation_id, {names}) select _airbyte_raw_id, ?, cast(? as json), ?, "
             f"{names} from ({rows})",
             [extracted_at, self.meta, self.generation],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         self.inserted += int(n)
 
     def _merge(self, rows: str, extracted_at: datetime) -> None:
@@ -189,7 +189,7 @@ class StreamWriter:
         existed, new = con.execute(
             "select count(*) filter (where _adw_existed), count(*) filter (where not "
             "_adw_existed) from _adw_apply"
-        ).fetchone()
+        ).fetchall()[0]
         if existed:
             con.execute(
                 f"delete from {self.final} f using _adw_apply a where a._adw_existed and "

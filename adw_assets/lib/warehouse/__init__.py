@@ -83,7 +83,7 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
     row = con.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
         [schema, table],
-    ).fetchone()
+    ).fetchall()[0]
     return bool(row and row[0])
 
 
