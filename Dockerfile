@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The adw image: the Dagster code location (gRPC server with the adw package, the dbt project and
 # its prepared manifest). The same image runs the Dagster webserver, the daemon and one-shot adw
 # commands (seed, replicate, build): see docker/entrypoint.sh and docs/containers.md.
