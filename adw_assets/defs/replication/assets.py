@@ -94,12 +94,19 @@ def build_replication_assets(prefix: str) -> dg.AssetsDefinition:
         full = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
 
         def progress(event: ProgressEvent) -> None:
+            # runs on the engine's worker threads: the Python logger is cheap; each
+            # context.log line is a write to the Dagster event log, so only problems go there
             if event.phase in ("done", "failed", "retry"):
-                line = event.format()
-                progress_log.info(line)
-                context.log.info(line)
+                progress_log.info(event.format())
+            if event.phase in ("failed", "retry"):
+                context.log.warning(event.format())
 
         result = replication.run(streams=streams, full_refresh=full, progress=progress)
+        context.log.info(
+            f"replicated {len(result.streams) - len(result.failed)} of {len(result.streams)} "
+            f"stream(s), {result.rows_read:,} rows read in {result.seconds:.1f} s (sync "
+            f"{result.sync_id})"
+        )
         for s in result.streams:
             if s.ok:
                 yield materialization(prefix, s, result.seconds)
