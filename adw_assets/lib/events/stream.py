@@ -26,6 +26,7 @@ from adw_assets.lib.events.landing import (
     write_checkpoint,
 )
 from adw_assets.lib.events.validate import Validator
+from adw_assets.settings import get_settings
 
 
 @dataclass
@@ -111,6 +112,11 @@ def run_stream(
     cfg = cfg or events_config()
     cfg.ensure_dirs()
     stop = stop or threading.Event()
+    land_batch = write_batch
+    if get_settings().warehouse == "bigquery":  # issue 7 hook: stream to BigQuery instead
+        from adw_assets.lib.events.bigquery_sink import bigquery_batch_writer
+
+        land_batch = bigquery_batch_writer()
     if validator is None:
         validator = Validator(cfg.lookback_seconds, cfg.max_clock_skew_seconds)
     warm_up()
@@ -130,7 +136,7 @@ def run_stream(
                 checkpoint.pending = pending
                 write_checkpoint(cfg, checkpoint)  # write-ahead: the batch can be re-made
             validated = validator.validate(source.replay(pending), now=pending["received_at"])
-            files = write_batch(
+            files = land_batch(
                 cfg, source.name, pending["start"], validated, pending["received_at"]
             )
             checkpoint.next_seq, checkpoint.pending = pending["end"], None

@@ -55,6 +55,13 @@ def replicate_from_settings(
         "memory_limit": settings.get("ADW_REPLICATION_MEMORY_LIMIT") or "128MB",
     }
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    if settings.warehouse == "bigquery":  # issue 7 hook: the same replicator, into BigQuery
+        from adw_assets.lib.replication.bigquery_engine import replicate_bigquery_from_settings
+
+        dsn = replication_dsn(settings)
+        return replicate_bigquery_from_settings(
+            dsn, settings, streams, full_refresh, progress, **kwargs
+        )
     return replicate(
         replication_dsn(settings),
         settings.duckdb_path,

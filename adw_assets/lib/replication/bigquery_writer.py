@@ -1,0 +1,372 @@
+"""Write one stream into BigQuery in the Destinations v2 layout (``ADW_WAREHOUSE=bigquery``).
+
+Per stream sync:
+
+1. ``prepare``: the raw history and final tables exist (created partitioned by day of
+   ``_airbyte_extracted_at``, clustered by primary key, as Airbyte creates them); new source
+   columns are added, widened types altered (DDL: outside any transaction, and idempotent);
+2. ``write``: each batch read from PostgreSQL is loaded (a Parquet load job, free of charge)
+   into a staging table of this sync, ``airbyte_internal._adw_stage_<id>``;
+3. ``commit``: one multi-statement transaction appends the staged rows to the raw history,
+   folds them into the final table (MERGE by primary key: the greatest cursor wins, a tie goes
+   to the latest extraction, an identical row is left alone; a full sync replaces the table's
+   rows) and MERGEs the stream's state row. Nothing is visible before the COMMIT: a kill at
+   any point leaves the old data with the old state, and the next run reads the rows again.
+
+The staging tables expire after a day, so a killed run leaves nothing behind for long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import uuid
+from datetime import datetime
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from adw_assets.lib.replication.catalog import CURSOR_FIELD, Column, Stream
+from adw_assets.lib.replication.state import INTERNAL_SCHEMA, StreamState
+from adw_assets.lib.replication.writer import SchemaChangeError, raw_table_name
+from adw_assets.lib.warehouse import bigquery as bq
+
+STATE_TABLE = "_adw_state"
+AIRBYTE_COLUMNS = {
+    "_airbyte_raw_id": "STRING",
+    "_airbyte_extracted_at": "TIMESTAMP",
+    "_airbyte_meta": "JSON",
+    "_airbyte_generation_id": "INT64",
+}
+RAW_DDL = (
+    "_airbyte_raw_id STRING NOT NULL, _airbyte_extracted_at TIMESTAMP NOT NULL, "
+    "_airbyte_loaded_at TIMESTAMP, _airbyte_data STRING NOT NULL, _airbyte_meta STRING, "
+    "_airbyte_generation_id INT64"
+)
+STATE_DDL = (
+    "namespace STRING NOT NULL, name STRING NOT NULL, stream STRING NOT NULL, "
+    "cursor_field STRING NOT NULL, cursor_value DATETIME, generation_id INT64 NOT NULL, "
+    "sync_id INT64 NOT NULL, rows_read INT64 NOT NULL, rows_inserted INT64 NOT NULL, "
+    "rows_updated INT64 NOT NULL, updated_at TIMESTAMP NOT NULL"
+)
+CLUSTER_MAX = 4  # BigQuery clusters by at most four columns
+STAGE_EXPIRY = "timestamp_add(current_timestamp(), interval 1 day)"
+
+# type changes BigQuery's ALTER COLUMN SET DATA TYPE allows (every value still fits)
+_WIDENINGS = {("INT64", "NUMERIC"), ("INT64", "BIGNUMERIC"), ("NUMERIC", "BIGNUMERIC")}
+
+
+def bq_type(column: Column) -> str:
+    """The final-table type of a source column, as Airbyte's BigQuery destination types it."""
+    duck = column.duck_type
+    if duck in ("SMALLINT", "INTEGER", "BIGINT"):
+        return "INT64"
+    if duck in ("FLOAT", "DOUBLE"):
+        return "FLOAT64"
+    m = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", duck)
+    if m:
+        p, s = int(m.group(1)), int(m.group(2))
+        return "NUMERIC" if p - s <= 29 and s <= 9 else "BIGNUMERIC"
+    return {
+        "BOOLEAN": "BOOL",
+        "DATE": "DATE",
+        "TIMESTAMP": "DATETIME",  # without time zone: a civil date and time
+        "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
+        "TIME": "TIME",
+    }.get(duck, "STRING")
+
+
+def _load_type(column: Column) -> str:
+    """The staging column type: what the Parquet batch loads as (TIME arrives as text)."""
+    return "STRING" if bq_type(column) == "TIME" else bq_type(column)
+
+
+def state_table_sql(project: str) -> str:
+    table = bq.table_ref(project, INTERNAL_SCHEMA, STATE_TABLE)
+    return f"create table if not exists {table} ({STATE_DDL})"
+
+
+class BigQueryStreamWriter:
+    """Stages the batches of one stream sync and commits them in one transaction."""
+
+    def __init__(
+        self, client, stream: Stream, namespace: str, *, generation: int, sync_id: int, full: bool
+    ) -> None:
+        self.client, self.stream, self.namespace = client, stream, namespace
+        project = client.project
+        self.project = project
+        self.final = bq.table_ref(project, namespace, stream.table)
+        self.raw = bq.table_ref(project, INTERNAL_SCHEMA, raw_table_name(namespace, stream.table))
+        self.stage_name = f"_adw_stage_{namespace}_{stream.table}_{uuid.uuid4().hex[:12]}"
+        self.stage = bq.table_ref(project, INTERNAL_SCHEMA, self.stage_name)
+        self.apply = bq.table_ref(project, INTERNAL_SCHEMA, self.stage_name + "_apply")
+        self.generation, self.sync_id, self.full = generation, sync_id, full
+        self.meta = json.dumps({"changes": [], "sync_id": sync_id})
+        self.salt = uuid.uuid4().hex
+        self.final_types: dict[str, str] = {}
+        self.dropped: list[str] = []
+        self.max_cursor: datetime | None = None
+        self.rows_read = self.inserted = self.updated = 0
+        self.forgot_state = False
+
+    # -- schema -----------------------------------------------------------------------
+
+    def _create_final(self) -> None:
+        cols = [f"{bq.quote(n)} {t}" for n, t in AIRBYTE_COLUMNS.items()]
+        cols += [f"{bq.quote(c.name)} {bq_type(c)}" for c in self.stream.columns]
+        cluster = ", ".join(
+            bq.quote(c) for c in [*self.stream.primary_key, "_airbyte_extracted_at"][:CLUSTER_MAX]
+        )
+        bq.run(
+            self.client,
+            f"create table {self.final} ({', '.join(cols)}) "
+            f"partition by timestamp_trunc(_airbyte_extracted_at, day) cluster by {cluster}",
+        )
+
+    def prepare(self) -> list[str]:
+        """Create or evolve the tables; return the schema changes applied (for metadata)."""
+        client, changes = self.client, []
+        bq.run(
+            client,
+            f"create table if not exists {self.raw} ({RAW_DDL}) partition by "
+            "timestamp_trunc(_airbyte_extracted_at, day) cluster by _airbyte_loaded_at",
+        )
+        if not bq.table_exists(client, self.namespace, self.stream.table):
+            self.full = True
+            self._create_final()
+        current = bq.table_columns(client, self.namespace, self.stream.table)
+        incompatible = []
+        for col in self.stream.columns:
+            old, new = current.get(col.name), bq_type(col)
+            if old is None:
+                bq.run(
+                    client,
+                    f"alter table {self.final} add column if not exists {bq.quote(col.name)} {new}",
+                )
+                changes.append(f"added column {col.name} {new}")
+            elif old != new:
+                if (old, new) in _WIDENINGS:
+                    bq.run(
+                        client,
+                        f"alter table {self.final} alter column {bq.quote(col.name)} "
+                        f"set data type {new}",
+                    )
+                    changes.append(f"widened column {col.name} {old} -> {new}")
+                else:
+                    incompatible.append((col, old, new))
+        if incompatible and self.full:
+            # rebuild: forget the state first, so a kill during the rebuild re-runs it in full
+            self._forget_state()
+            bq.run(client, f"drop table if exists {self.final}")
+            self._create_final()
+            changes.append("recreated the table (incompatible column types, full refresh)")
+        elif incompatible:
+            col, old, new = incompatible[0]
+            raise SchemaChangeError(
+                f"{self.stream.name}: column {col.name!r} changed type in the source from {old} "
+                f"(BigQuery {self.namespace}.{self.stream.table}) to {col.pg_type} ({new}), "
+                "which the warehouse column cannot hold. The stream was not synced and its "
+                f"state did not move. Rebuild it with `adw replicate --full-refresh "
+                f"{self.stream.name}`."
+            )
+        self.final_types = bq.table_columns(client, self.namespace, self.stream.table)
+        names = {c.name for c in self.stream.columns}
+        self.dropped = [c for c in self.final_types if c not in names and c not in AIRBYTE_COLUMNS]
+        stage_cols = [f"{bq.quote(c.name)} {_load_type(c)}" for c in self.stream.columns]
+        bq.run(
+            client,
+            f"create or replace table {self.stage} (_adw_seq INT64 NOT NULL, "
+            f"{', '.join(stage_cols)}) options (expiration_timestamp = {STAGE_EXPIRY})",
+        )
+        return changes
+
+    def _forget_state(self) -> None:
+        state = bq.table_ref(self.project, INTERNAL_SCHEMA, STATE_TABLE)
+        bq.run(
+            self.client,
+            f"delete from {state} where namespace = ? and name = ?",
+            [(None, "STRING", self.namespace), (None, "STRING", self.stream.table)],
+        )
+        self.forgot_state = True
+
+    # -- data -------------------------------------------------------------------------
+
+    def write(self, batch: pa.Table) -> None:
+        """Load one batch into the staging table (its rows numbered in read order)."""
+        if batch.num_rows == 0:
+            return
+        from google.cloud import bigquery
+
+        seq = pa.array(range(self.rows_read, self.rows_read + batch.num_rows), pa.int64())
+        arrays, fields = [seq], [pa.field("_adw_seq", pa.int64())]
+        for col in self.stream.columns:
+            arr = batch[col.name]
+            if bq_type(col) == "TIMESTAMP":  # UTC instants (the reader renders them in UTC)
+                arr = pc.assume_timezone(arr, "UTC")
+            arrays.append(arr)
+            fields.append(pa.field(col.name, arr.type))
+        buf = io.BytesIO()
+        pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), buf)
+        buf.seek(0)
+        schema = [bigquery.SchemaField("_adw_seq", "INT64")]
+        schema += [bigquery.SchemaField(c.name, _load_type(c)) for c in self.stream.columns]
+        config = bigquery.LoadJobConfig(
+            source_format=bigquery.SourceFormat.PARQUET,
+            write_disposition=bigquery.WriteDisposition.WRITE_APPEND,
+            schema=schema,
+        )
+        job = self.client.load_table_from_file(
+            buf, bq.table_id(self.project, INTERNAL_SCHEMA, self.stage_name), job_config=config
+        )
+        job.result(timeout=bq.QUERY_TIMEOUT_SECONDS)
+        self.rows_read += batch.num_rows
+        if CURSOR_FIELD in batch.column_names:
+            top = pc.max(batch[CURSOR_FIELD]).as_py()
+            if top is not None and (self.max_cursor is None or top > self.max_cursor):
+                self.max_cursor = top
+
+    # -- commit -----------------------------------------------------------------------
+
+    def _values(self, alias: str) -> list[str]:
+        """The staged columns cast to the final table's types."""
+        out = []
+        for c in self.stream.columns:
+            target = self.final_types.get(c.name, bq_type(c))
+            out.append(f"cast({alias}.{bq.quote(c.name)} as {target}) as {bq.quote(c.name)}")
+        return out
+
+    def _raw_id(self, alias: str) -> str:
+        """A uuid-formatted id from this sync's salt and the row's sequence number: the same
+        expression in the raw history and the final table, so a row's ids agree."""
+        h = f"to_hex(md5(concat('{self.salt}', cast({alias}._adw_seq as string))))"
+        parts = ", ".join(
+            f"substr({h}, {a}, {n})" for a, n in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+        )
+        return f"format('%s-%s-%s-%s-%s', {parts})"
+
+    def _deduplicated(self) -> str:
+        """One row per primary key: the greatest cursor, then the latest read."""
+        pk = ", ".join(bq.quote(c) for c in self.stream.primary_key)
+        return (
+            f"select {self._raw_id('s')} as _airbyte_raw_id, {', '.join(self._values('s'))} "
+            f"from {self.stage} s qualify row_number() over (partition by {pk} order by "
+            f"s.{bq.quote(CURSOR_FIELD)} desc nulls last, s._adw_seq desc) = 1"
+        )
+
+    def plan(self) -> None:
+        """Count what the commit will insert and update (incremental: build the apply table)."""
+        if not self.rows_read:
+            return
+        if self.full:
+            self.inserted = int(
+                bq.run(self.client, f"select count(*) from ({self._deduplicated()})")[0][0]
+            )
+            return
+        pk = self.stream.primary_key
+        on = " and ".join(f"f.{bq.quote(c)} = s.{bq.quote(c)}" for c in pk)
+        cursor = bq.quote(CURSOR_FIELD)
+        same = " and ".join(
+            [
+                f"s.{bq.quote(c.name)} is not distinct from f.{bq.quote(c.name)}"
+                for c in self.stream.columns
+            ]
+            + [f"f.{bq.quote(d)} is null" for d in self.dropped]
+        )
+        bq.run(
+            self.client,
+            f"create or replace table {self.apply} options (expiration_timestamp = "
+            f"{STAGE_EXPIRY}) as select s.*, f.{bq.quote(pk[0])} is not null as _adw_existed "
+            f"from ({self._deduplicated()}) s left join {self.final} f on {on} "
+            f"where f.{bq.quote(pk[0])} is null or ((s.{cursor} >= f.{cursor} or f.{cursor} "
+            f"is null) and not ({same}))",
+        )
+        existed, new = bq.run(
+            self.client,
+            f"select countif(_adw_existed), countif(not _adw_existed) from {self.apply}",
+        )[0]
+        self.inserted, self.updated = int(new or 0), int(existed or 0)
+
+    def commit(self, state: StreamState, extracted_at: datetime) -> None:
+        """Raw history + final table + state row, in one multi-statement transaction
+        (call :meth:`plan` first)."""
+        ts = f"timestamp '{extracted_at.isoformat(sep=' ')}'"
+        meta = f"parse_json('{self.meta}')"
+        airbyte = [ts, meta, str(self.generation)]
+        names = [bq.quote(c.name) for c in self.stream.columns]
+        statements = []
+        if self.rows_read:
+            statements.append(self._raw_insert(ts))
+        if self.full:
+            statements.append(f"delete from {self.final} where true")
+            if self.rows_read:
+                statements.append(
+                    f"insert into {self.final} ({', '.join(AIRBYTE_COLUMNS)}, {', '.join(names)}) "
+                    f"select _airbyte_raw_id, {', '.join(airbyte)}, {', '.join(names)} "
+                    f"from ({self._deduplicated()})"
+                )
+        elif self.inserted or self.updated:
+            statements.append(self._merge(names, airbyte))
+        statements.append(self._state_merge(state))
+        script = "begin transaction;\n" + ";\n".join(statements) + ";\ncommit transaction;"
+        bq.run(self.client, script)
+
+    def _raw_insert(self, ts: str) -> str:
+        data = ", ".join(f"s.{bq.quote(c.name)}" for c in self.stream.columns)
+        return (
+            f"insert into {self.raw} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_loaded_at, "
+            f"_airbyte_data, _airbyte_meta, _airbyte_generation_id) select {self._raw_id('s')}, "
+            f"{ts}, current_timestamp(), to_json_string(struct({data})), '{self.meta}', "
+            f"{self.generation} from {self.stage} s"
+        )
+
+    def _merge(self, names: list[str], airbyte: list[str]) -> str:
+        on = " and ".join(f"f.{bq.quote(c)} = a.{bq.quote(c)}" for c in self.stream.primary_key)
+        sets = ["_airbyte_raw_id = a._airbyte_raw_id"]
+        sets += [f"{k} = {v}" for k, v in zip(list(AIRBYTE_COLUMNS)[1:], airbyte, strict=True)]
+        sets += [f"{n} = a.{n}" for n in names]
+        sets += [f"{bq.quote(d)} = null" for d in self.dropped]
+        return (
+            f"merge {self.final} f using {self.apply} a on {on} "
+            f"when matched then update set {', '.join(sets)} "
+            f"when not matched then insert ({', '.join(AIRBYTE_COLUMNS)}, {', '.join(names)}) "
+            f"values (a._airbyte_raw_id, {', '.join(airbyte)}, "
+            + ", ".join(f"a.{n}" for n in names)
+            + ")"
+        )
+
+    def _state_merge(self, s: StreamState) -> str:
+        table = bq.table_ref(self.project, INTERNAL_SCHEMA, STATE_TABLE)
+        cursor = f"datetime '{s.cursor_value.isoformat(sep=' ')}'" if s.cursor_value else "null"
+        values = (
+            f"select '{s.namespace}' as namespace, '{s.name}' as name, '{s.stream}' as stream, "
+            f"'{s.cursor_field}' as cursor_field, {cursor} as cursor_value, "
+            f"{s.generation_id} as generation_id, {s.sync_id} as sync_id, {s.rows_read} as "
+            f"rows_read, {s.rows_inserted} as rows_inserted, {s.rows_updated} as rows_updated"
+        )
+        cols = [
+            "stream",
+            "cursor_field",
+            "cursor_value",
+            "generation_id",
+            "sync_id",
+            "rows_read",
+            "rows_inserted",
+            "rows_updated",
+        ]
+        return (
+            f"merge {table} t using ({values}) s on t.namespace = s.namespace and t.name = s.name "
+            f"when matched then update set {', '.join(f'{c} = s.{c}' for c in cols)}, "
+            "updated_at = current_timestamp() "
+            f"when not matched then insert (namespace, name, {', '.join(cols)}, updated_at) "
+            f"values (s.namespace, s.name, {', '.join(f's.{c}' for c in cols)}, "
+            "current_timestamp())"
+        )
+
+    def cleanup(self) -> None:
+        """Drop this sync's staging tables (they would expire within a day anyway)."""
+        for table in (self.stage, self.apply):
+            with contextlib.suppress(Exception):  # best effort: the expiration removes them
+                bq.run(self.client, f"drop table if exists {table}")
