@@ -62,10 +62,18 @@ def _date_text(values: np.ndarray) -> pa.Array:
     return as_text(values.astype("datetime64[D]"))
 
 
+def _xml_escape(values: pa.Array) -> pa.Array:
+    """Character data as XML requires it ("Primary Bank & Reserve" -> "... &amp; ...")."""
+    values = pc.cast(values, pa.string())
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+        values = pc.replace_substring(values, char, entity)
+    return values
+
+
 def _xml(root: str, xmlns: str, fields: list[tuple[str, pa.Array]]) -> pa.Array:
     parts: list = [f'<{root} xmlns="{xmlns}">']
     for tag, values in fields:
-        parts += [f"<{tag}>", values, f"</{tag}>"]
+        parts += [f"<{tag}>", _xml_escape(values), f"</{tag}>"]
     return join(*parts, f"</{root}>")
 
 

@@ -275,6 +275,21 @@ def test_xml_documents_are_kept(seeded_dsn):
         assert xml_as_text_if_unsupported(conn) == []  # already text, or xml supported
 
 
+def test_every_xml_document_is_well_formed(seeded_dsn):
+    """A server with libxml (any packaged PostgreSQL) rejects malformed XML: "&" must be escaped."""
+    from xml.dom.minidom import parseString
+
+    with psycopg.connect(seeded_dsn) as conn:
+        docs = conn.execute(
+            "select demographics::text from person.person where demographics is not null "
+            "union all select demographics::text from sales.store where demographics is not null"
+        ).fetchall()
+    assert len(docs) > 100
+    for (doc,) in docs:
+        parseString(doc)  # raises ExpatError on "Primary Bank & Reserve"
+    assert any("&amp;" in doc for (doc,) in docs)
+
+
 def test_scale_out_of_range_is_refused(source_db):
     with pytest.raises(ConfigError, match="scale"):
         seed_database(source_db, scale=0, **QUIET)
