@@ -30,12 +30,14 @@ def build_defs() -> dg.Definitions:
             backend = build_airbyte_defs().map_asset_specs(func=_with_freshness)
     else:
         backend = dg.Definitions(assets=[build_replication_assets(prefix)])
+    if settings.warehouse == "bigquery":  # issue 7 hook: the same checks, run on BigQuery
+        from adw_assets.defs.replication.bigquery import bigquery_checks_defs
+
+        checks = bigquery_checks_defs()
+    else:
+        checks = dg.Definitions(asset_checks=[build_replication_checks(prefix)])
     return dg.Definitions.merge(
-        backend,
-        dg.Definitions(
-            asset_checks=[build_replication_checks(prefix)],
-            resources={RESOURCE_KEY: ReplicationResource()},
-        ),
+        backend, checks, dg.Definitions(resources={RESOURCE_KEY: ReplicationResource()})
     )
 
 

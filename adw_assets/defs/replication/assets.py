@@ -15,6 +15,7 @@ from adw_assets.defs.replication.resources import ReplicationResource
 from adw_assets.defs.source.assets import source_asset_key
 from adw_assets.lib.replication import ProgressEvent, StreamResult, raw_table_name
 from adw_assets.lib.source.catalog import TABLES, SourceTable
+from adw_assets.settings import get_settings
 
 GROUP = "replication"
 FULL_REFRESH_TAG = "adw/full_refresh"
@@ -29,6 +30,9 @@ progress_log = logging.getLogger("adw.replication")
 """One line per stream done/failed/retried; ``adw replicate`` prints it on stderr."""
 
 
+_WAREHOUSE_NAMES = {"duckdb": "DuckDB", "bigquery": "BigQuery"}
+
+
 def replicated_key(prefix: str, schema: str, table: str) -> dg.AssetKey:
     return dg.AssetKey([f"{prefix}{schema}", table])
 
@@ -38,10 +42,11 @@ def replicated_spec(prefix: str, t: SourceTable) -> dg.AssetSpec:
         key=replicated_key(prefix, t.schema, t.name),
         deps=[source_asset_key(t.schema, t.name)],
         group_name=GROUP,
-        kinds={"duckdb"},
+        kinds={get_settings().warehouse},  # duckdb or bigquery (issue 7)
         description=(
-            f"{t.qualified} replicated into DuckDB (Airbyte incremental append + deduped, "
-            f"Destinations v2 final table; raw history in airbyte_internal."
+            f"{t.qualified} replicated into {_WAREHOUSE_NAMES[get_settings().warehouse]} "
+            "(Airbyte incremental append + deduped, Destinations v2 final table; raw history "
+            "in airbyte_internal."
             f"{raw_table_name(prefix + t.schema, t.name)})."
         ),
         metadata={"primary_key": ", ".join(t.primary_key), "cursor": "modifieddate"},

@@ -9,6 +9,8 @@
         incremental_strategy='merge',
         unique_key=['sales_order_id', 'sales_order_detail_id'],
         on_schema_change='append_new_columns',
+        partition_by=adw_partition_by('order_date', 'month'),
+        cluster_by=adw_cluster_by(['product_id', 'customer_id']),
     )
 }}
 

@@ -12,6 +12,8 @@
         incremental_strategy='merge',
         unique_key='event_id',
         on_schema_change='append_new_columns',
+        partition_by=adw_partition_by('event_date', 'day'),
+        cluster_by=adw_cluster_by(['event_id']),
         meta={'dagster': {'group': 'web_events'}},
     )
 }}
