@@ -58,10 +58,12 @@ query RunStatus($runId: ID!) {
 """
 
 FAILURE_QUERY = """
-query RunFailure($runId: ID!) {
-  logsForRun(runId: $runId, limit: 1000) {
+query RunFailure($runId: ID!, $afterCursor: String) {
+  logsForRun(runId: $runId, afterCursor: $afterCursor, limit: 1000) {
     __typename
     ... on EventConnection {
+      cursor
+      hasMore
       events {
         __typename
         ... on ExecutionStepFailureEvent { stepKey error { message } }
@@ -153,14 +155,19 @@ class DagsterGraphQL:
         return result
 
     def failures(self, run_id: str) -> list[str]:
-        logs = self.execute(FAILURE_QUERY, {"runId": run_id})["logsForRun"]
-        out = []
-        for event in logs.get("events", []):
-            if event["__typename"] == "ExecutionStepFailureEvent":
-                out.append(f"{event['stepKey']}: {event['error']['message'].strip()}")
-            elif event["__typename"] == "RunFailureEvent":
-                out.append(event["message"])
-        return out
+        """The failing steps' errors and the run failure message, over all the run's events."""
+        out, cursor = [], None
+        while True:
+            logs = self.execute(FAILURE_QUERY, {"runId": run_id, "afterCursor": cursor})
+            logs = logs["logsForRun"]
+            for event in logs.get("events", []):
+                if event["__typename"] == "ExecutionStepFailureEvent":
+                    out.append(f"{event['stepKey']}: {event['error']['message'].strip()}")
+                elif event["__typename"] == "RunFailureEvent":
+                    out.append(event["message"])
+            if not logs.get("hasMore") or logs.get("cursor") in (None, cursor):
+                return out
+            cursor = logs["cursor"]
 
     def wait(self, run_id: str, poll: float = 1.0, timeout: float = 3600.0) -> RunResult:
         deadline = time.monotonic() + timeout

@@ -31,9 +31,18 @@ def _source_count(live, table: str) -> int:
         return conn.execute(f"select count(*) from {table}").fetchone()[0]
 
 
+def _why(live, execution) -> str:
+    """The failing steps' errors of the flow's Dagster run, for the assertion message."""
+    from adw_assets.lib.dagster_graphql import DagsterGraphQL
+
+    runs = [o["runId"] for o in execution.outputs.values() if "runId" in o]
+    failures = [f for r in runs for f in DagsterGraphQL(live["url"]).failures(r)]
+    return f"{execution.error}: {failures}"
+
+
 def test_hourly_elt_flow_runs_elt_job_and_fills_the_warehouse(live_dagster):
     execution = execute_flow(load(FLOWS_DIR / "adw_elt_hourly.yml"), _secrets(live_dagster))
-    assert execution.state == "SUCCESS", execution.error
+    assert execution.state == "SUCCESS", _why(live_dagster, execution)
     assert execution.outputs["trigger_elt"]["status"] == "SUCCESS"
     orders = _source_count(live_dagster, "sales.salesorderheader")
     with _warehouse(live_dagster) as con:
