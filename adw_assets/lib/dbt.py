@@ -37,6 +37,7 @@ _PASSTHROUGH = (
     "ADW_BQ_PROJECT",
     "ADW_BQ_DATASET_PREFIX",
     "ADW_BQ_LOCATION",
+    "ADW_BQ_ENDPOINT",  # the emulator target (issue 7)
 )
 
 

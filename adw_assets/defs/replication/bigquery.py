@@ -11,6 +11,7 @@ also carries the table's last modification time from its metadata (free: no quer
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 
 import dagster as dg
 import psycopg
@@ -49,8 +50,13 @@ class AdwBigQueryResource(BigQueryResource):
 
 
 def bigquery_resource() -> AdwBigQueryResource:
-    """The resource from the ``ADW_BQ_*`` settings."""
-    config = bq.bigquery_config()
+    """The resource from the ``ADW_BQ_*`` settings (one instance per configuration, so the
+    domains that need it merge into one ``bigquery`` resource)."""
+    return _resource(bq.bigquery_config())
+
+
+@cache
+def _resource(config: bq.BigQueryConfig) -> AdwBigQueryResource:
     return AdwBigQueryResource(
         project=config.project, location=config.location, endpoint=config.endpoint
     )
