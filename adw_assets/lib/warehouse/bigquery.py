@@ -17,8 +17,7 @@ go to ``${ADW_BQ_DATASET_PREFIX}staging|intermediate|marts`` (dbt/profiles.yml).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -203,10 +202,3 @@ def table_facts(client: bigquery.Client, dataset: str, table: str) -> TableFacts
         partitioning=(part.field or "_PARTITIONTIME") if part else None,
         clustering=tuple(t.clustering_fields or ()),
     )
-
-
-def wait_for(client: bigquery.Client, jobs: Iterable[Any], timeout: float) -> None:
-    """Wait until every job is done (raises the first job error)."""
-    deadline = time.monotonic() + timeout
-    for job in jobs:
-        job.result(timeout=max(1.0, deadline - time.monotonic()))
