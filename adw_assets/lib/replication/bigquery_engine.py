@@ -8,25 +8,21 @@ transaction (see :mod:`bigquery_writer`), so a kill at any point re-runs safely.
 
 from __future__ import annotations
 
-import contextlib
 import random
-import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-import psycopg
-
-from adw_assets.errors import AdwError, SourceError
-from adw_assets.lib.replication import faults, reader
+from adw_assets.errors import AdwError
+from adw_assets.lib.replication import reader
 from adw_assets.lib.replication.bigquery_writer import (
     STATE_TABLE,
     BigQueryStreamWriter,
     state_table_sql,
 )
 from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream
-from adw_assets.lib.replication.engine import Progress, _discover, _redact, resolve_streams
-from adw_assets.lib.replication.result import ProgressEvent, ReplicationResult, StreamResult
+from adw_assets.lib.replication.engine import Progress, _Run, plan_streams
+from adw_assets.lib.replication.result import ReplicationResult, StreamResult
 from adw_assets.lib.replication.schedule import run_streams
 from adw_assets.lib.replication.state import INTERNAL_SCHEMA, StreamState
 from adw_assets.lib.warehouse import bigquery as bq
@@ -54,94 +50,17 @@ def _is_conflict(exc: Exception) -> bool:
     return "concurrent update" in text or "transaction is aborted" in text
 
 
-class _BigQueryRun:
-    def __init__(self, dsn, client, *, prefix, lag_seconds, batch_rows, retries, backoff,
-                 progress, sync_id, states, total) -> None:  # fmt: skip
-        self.dsn, self.client, self.prefix = dsn, client, prefix
-        self.lag = timedelta(seconds=lag_seconds)
-        self.batch_rows, self.retries, self.backoff = batch_rows, retries, backoff
-        self.progress, self.sync_id, self.states = progress, sync_id, states
-        self.total, self.done = total, 0
-        self.pause = faults.from_settings()
-        self.local = threading.local()
-        self.lock = threading.Lock()
-        self.source_down = False
-        self.pg_connections: list[psycopg.Connection] = []
+class _BigQueryRun(_Run):
+    """The DuckDB engine's run (retries, progress, failures) writing to BigQuery."""
 
-    def emit(self, stream: str, phase: str, rows: int = 0, seconds: float = 0.0,
-             message: str = "") -> None:  # fmt: skip
-        if self.progress is None:
-            return
-        with self.lock:
-            if phase in ("done", "failed"):
-                self.done += 1
-            self.progress(ProgressEvent(stream, phase, rows, seconds, message, self.done,
-                                        self.total))  # fmt: skip
+    REPORTED = (AdwError,)  # a BigQuery or psycopg error is reported with its type
 
-    def pg(self) -> psycopg.Connection:
-        conn = getattr(self.local, "pg", None)
-        if conn is None or conn.closed:
-            conn = reader.connect(self.dsn)
-            self.local.pg = conn
-            with self.lock:
-                self.pg_connections.append(conn)
-        return conn
-
-    def drop_pg(self) -> None:
-        conn, self.local.pg = getattr(self.local, "pg", None), None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-    def sync(self, stream: Stream, full: bool) -> StreamResult:
-        started = time.perf_counter()
-        self.emit(stream.name, "start")
-        attempt = 0
-        while True:
-            try:
-                result = self._sync_once(stream, full, started)
-                result.attempts = attempt + 1
-                self.emit(stream.name, "done", result.rows_read, result.seconds)
-                return result
-            except psycopg.OperationalError as exc:
-                self.drop_pg()
-                if attempt >= self.retries or self.source_down:
-                    self.source_down = True
-                    msg = (
-                        f"{stream.name}: the source PostgreSQL ({_redact(self.dsn)}) is "
-                        f"unreachable after {attempt + 1} attempt(s): {str(exc).strip()}. "
-                        "No state was advanced for this stream; check that the source is up "
-                        "(`adw source status`) and run again."
-                    )
-                    return self._failed(stream, started, SourceError(msg), attempt + 1)
-                wait = self.backoff * 2**attempt
-                self.emit(stream.name, "retry", message=f"{exc!s:.200} (retry in {wait:.1f} s)")
-                time.sleep(wait)
-                attempt += 1
-            except Exception as exc:  # AdwError, a BigQuery error or a bug: report, go on
-                err = exc if isinstance(exc, AdwError) else AdwError(f"{type(exc).__name__}: {exc}")
-                return self._failed(stream, started, err, attempt + 1)
-
-    def _failed(self, stream: Stream, started: float, exc: Exception, attempts: int):
-        seconds = time.perf_counter() - started
-        message = str(exc) if stream.name in str(exc) else f"{stream.name}: {exc}"
-        self.emit(stream.name, "failed", seconds=seconds, message=message)
-        return StreamResult(stream.name, self.prefix + stream.schema, stream.table, "failed",
-                            seconds=seconds, error=message, attempts=attempts)  # fmt: skip
+    def __init__(self, dsn, client, **kwargs) -> None:
+        super().__init__(dsn, None, **kwargs)
+        self.client = client
 
     def _sync_once(self, stream: Stream, full: bool, started: float) -> StreamResult:
-        namespace = self.prefix + stream.schema
-        prev = self.states.get((namespace, stream.table))
-        if not stream.primary_key:
-            raise AdwError(
-                f"{stream.name} has no primary key; append + deduped needs one. "
-                "Add a primary key in the source, or leave this table out."
-            )
-        if CURSOR_FIELD not in {c.name for c in stream.columns}:
-            raise AdwError(f"{stream.name} has no cursor column {CURSOR_FIELD!r}.")
-        full = full or prev is None
-        generation = 0 if prev is None else prev.generation_id + (1 if full else 0)
-        since = None if full or prev.cursor_value is None else prev.cursor_value - self.lag
+        namespace, prev, full, generation, since = self._plan(stream, full)
         writer = BigQueryStreamWriter(self.client, stream, namespace, generation=generation,
                                       sync_id=self.sync_id, full=full)  # fmt: skip
         try:
@@ -207,19 +126,9 @@ def replicate_bigquery(
     A failed stream is reported in the result and leaves its tables and state untouched.
     """
     started = time.perf_counter()
-    names = resolve_streams(streams)
-    if isinstance(full_refresh, bool):
-        refresh = set(names) if full_refresh else set()
-    else:
-        refresh = set(resolve_streams(full_refresh))
-        names += [n for n in sorted(refresh) if n not in names]
-    catalog = _discover(source_dsn, names, retries, backoff_seconds)
-    missing = [n for n in names if n not in catalog]
-    if missing:
-        raise SourceError(
-            f"the source has no table {', '.join(missing)}; is it the AdventureWorks database? "
-            "Run `adw source start` (embedded) or check ADW_SOURCE_DSN."
-        )
+    names, refresh, catalog = plan_streams(
+        source_dsn, streams, full_refresh, retries, backoff_seconds
+    )
     for dataset in sorted({INTERNAL_SCHEMA} | {prefix + catalog[n].schema for n in names}):
         bq.ensure_dataset(client, dataset, location)
     bq.run(client, state_table_sql(client.project))

@@ -52,7 +52,14 @@ def _redact(dsn: str) -> str:
 
 
 class _Run:
-    """One replication run: shared settings, connections per worker thread, results."""
+    """One replication run: shared settings, connections per worker thread, results.
+
+    The retry loop, progress and failure reporting are shared by every warehouse; a subclass
+    (the BigQuery engine) only writes the stream differently (``_sync_once``).
+    """
+
+    REPORTED: tuple[type[Exception], ...] = (AdwError, psycopg.Error)
+    """Errors whose own message is reported as is; anything else is prefixed by its type."""
 
     def __init__(self, dsn: str, con, *, prefix, lag_seconds, batch_rows, retries, backoff,
                  progress, sync_id, states, total) -> None:  # fmt: skip
@@ -128,9 +135,9 @@ class _Run:
                 self.emit(stream.name, "retry", message=f"{exc!s:.200} (retry in {wait:.1f} s)")
                 time.sleep(wait)
                 attempt += 1
-            except (AdwError, psycopg.Error) as exc:
+            except self.REPORTED as exc:
                 return self._failed(stream, started, exc, attempt + 1)
-            except Exception as exc:  # a bug or a DuckDB error: report, keep other streams going
+            except Exception as exc:  # a bug or a warehouse error: report, keep others going
                 err = AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
                 return self._failed(stream, started, err, attempt + 1)
 
@@ -141,7 +148,10 @@ class _Run:
         return StreamResult(stream.name, self.prefix + stream.schema, stream.table, "failed",
                             seconds=seconds, error=message, attempts=attempts)  # fmt: skip
 
-    def _sync_once(self, stream: Stream, full: bool, started: float) -> StreamResult:
+    def _plan(self, stream: Stream, full: bool):
+        """``(namespace, previous state, full, generation, read-since)`` of a stream's sync:
+        the first sync is full, a full refresh bumps the generation, an incremental sync
+        re-reads the lag window before the saved cursor."""
         namespace = self.prefix + stream.schema
         prev = self.states.get((namespace, stream.table))
         if not stream.primary_key:
@@ -154,6 +164,10 @@ class _Run:
         full = full or prev is None
         generation = 0 if prev is None else prev.generation_id + (1 if full else 0)
         since = None if full or prev.cursor_value is None else prev.cursor_value - self.lag
+        return namespace, prev, full, generation, since
+
+    def _sync_once(self, stream: Stream, full: bool, started: float) -> StreamResult:
+        namespace, prev, full, generation, since = self._plan(stream, full)
         pg, con = self.pg(), self.duck()
         con.execute("begin transaction")
         try:
@@ -205,6 +219,31 @@ def _discover(dsn: str, names: list[str], retries: int, backoff: float) -> dict[
     raise AssertionError("unreachable")
 
 
+def plan_streams(
+    source_dsn: str,
+    streams: Sequence[str] | None,
+    full_refresh: bool | Sequence[str],
+    retries: int,
+    backoff: float,
+) -> tuple[list[str], set[str], dict[str, Stream]]:
+    """The stream names to sync (requested plus full-refreshed), those to refresh, and the
+    source catalog of each; fails when the source lacks one of them."""
+    names = resolve_streams(streams)
+    if isinstance(full_refresh, bool):
+        refresh = set(names) if full_refresh else set()
+    else:
+        refresh = set(resolve_streams(full_refresh))
+        names += [n for n in sorted(refresh) if n not in names]
+    catalog = _discover(source_dsn, names, retries, backoff)
+    missing = [n for n in names if n not in catalog]
+    if missing:
+        raise SourceError(
+            f"the source has no table {', '.join(missing)}; is it the AdventureWorks database? "
+            "Run `adw source start` (embedded) or check ADW_SOURCE_DSN."
+        )
+    return names, refresh, catalog
+
+
 def replicate(
     source_dsn: str,
     duckdb_path: Path,
@@ -227,19 +266,9 @@ def replicate(
     caps DuckDB's buffer memory during the run (it spills to disk beyond it).
     """
     started = time.perf_counter()
-    names = resolve_streams(streams)
-    if isinstance(full_refresh, bool):
-        refresh = set(names) if full_refresh else set()
-    else:
-        refresh = set(resolve_streams(full_refresh))
-        names += [n for n in sorted(refresh) if n not in names]
-    catalog = _discover(source_dsn, names, retries, backoff_seconds)
-    missing = [n for n in names if n not in catalog]
-    if missing:
-        raise SourceError(
-            f"the source has no table {', '.join(missing)}; is it the AdventureWorks database? "
-            "Run `adw source start` (embedded) or check ADW_SOURCE_DSN."
-        )
+    names, refresh, catalog = plan_streams(
+        source_dsn, streams, full_refresh, retries, backoff_seconds
+    )
     con = warehouse.connect(duckdb_path)
     # fetchall, never fetchone, on this long-lived connection: an unconsumed result keeps a
     # transaction open, which blocks DuckDB's automatic checkpoints (the WAL then grows to the
