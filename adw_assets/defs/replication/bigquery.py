@@ -17,12 +17,18 @@ import dagster as dg
 import psycopg
 from dagster_gcp import BigQueryResource
 from google.cloud import bigquery
-from psycopg import sql
 
 from adw_assets.defs.replication.assets import replicated_key
-from adw_assets.defs.replication.checks import PRIMARY_KEY, ROW_COUNT, check_specs
+from adw_assets.defs.replication.checks import (
+    PRIMARY_KEY,
+    ROW_COUNT,
+    Warehouse,
+    check_specs,
+    primary_key_result,
+    row_count_result,
+)
 from adw_assets.defs.replication.resources import ReplicationResource
-from adw_assets.lib.source.catalog import TABLES, SourceTable
+from adw_assets.lib.source.catalog import TABLES
 from adw_assets.lib.warehouse import bigquery as bq
 from adw_assets.settings import get_settings
 
@@ -73,52 +79,13 @@ def _last_modified(client: bigquery.Client, dataset: str, table: str) -> dict:
     }
 
 
-def _row_count(client, conn, prefix: str, t: SourceTable, key) -> dg.AssetCheckResult:
-    name, dataset = f"{t.name}_{ROW_COUNT}", prefix + t.schema
-    source = conn.execute(
-        sql.SQL("select count(*) from {}").format(sql.Identifier(t.schema, t.name))
-    ).fetchone()[0]
-    if not bq.table_exists(client, dataset, t.name):
-        return dg.AssetCheckResult(
-            asset_key=key, check_name=name, passed=False,
-            metadata={"source_rows": source, "reason": "not replicated yet"},
-        )  # fmt: skip
-    table = bq.table_ref(client.project, dataset, t.name)
-    rows = bq.run(client, f"select count(*) from {table}")[0][0]
-    meta = {"source_rows": source, "warehouse_rows": rows, "difference": rows - source}
-    if rows > source:
-        meta["explanation"] = (
-            f"{rows - source} row(s) deleted in the source are still in the warehouse: "
-            "cursor-based replication cannot see hard deletes; a full refresh removes them."
-        )
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name=name,
-        passed=rows == source,
-        severity=dg.AssetCheckSeverity.WARN if rows > source else dg.AssetCheckSeverity.ERROR,
-        metadata={**meta, **_last_modified(client, dataset, t.name)},
-    )
-
-
-def _primary_key(client, prefix: str, t: SourceTable, key) -> dg.AssetCheckResult:
-    name, dataset = f"{t.name}_{PRIMARY_KEY}", prefix + t.schema
-    if not bq.table_exists(client, dataset, t.name):
-        return dg.AssetCheckResult(
-            asset_key=key, check_name=name, passed=False, metadata={"reason": "no table"}
-        )
-    pk = ", ".join(bq.quote(c) for c in t.primary_key)
-    nulls = " or ".join(f"{bq.quote(c)} is null" for c in t.primary_key)
-    table = bq.table_ref(client.project, dataset, t.name)
-    dupes, null_rows = bq.run(
-        client,
-        f"select (select count(*) from (select {pk} from {table} group by {pk} "
-        f"having count(*) > 1)), (select count(*) from {table} where {nulls})",
-    )[0]
-    return dg.AssetCheckResult(
-        asset_key=key,
-        check_name=name,
-        passed=dupes == 0 and null_rows == 0,
-        metadata={"duplicate_keys": dupes, "null_keys": null_rows},
+def bigquery_warehouse(client: bigquery.Client) -> Warehouse:
+    return Warehouse(
+        exists=lambda dataset, table: bq.table_exists(client, dataset, table),
+        first_row=lambda query: tuple(bq.run(client, query)[0]),
+        table=lambda dataset, table: bq.table_ref(client.project, dataset, table),
+        quote=bq.quote,
+        extra_metadata=lambda dataset, table: _last_modified(client, dataset, table),
     )
 
 
@@ -134,11 +101,12 @@ def build_bigquery_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         with bigquery.get_client() as client, psycopg.connect(replication.source_dsn()) as conn:
+            wh = bigquery_warehouse(client)
             for key, t in by_key.items():
                 if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:
-                    yield _row_count(client, conn, prefix, t, key)
+                    yield row_count_result(wh, conn, prefix, t, key)
                 if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
-                    yield _primary_key(client, prefix, t, key)
+                    yield primary_key_result(wh, prefix, t, key)
 
     return replication_checks
 

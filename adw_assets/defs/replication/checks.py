@@ -7,7 +7,8 @@
 * ``<table>_primary_key_is_unique_and_not_null``.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 import psycopg
@@ -44,17 +45,41 @@ def check_specs(prefix: str) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-def _row_count(con, conn, prefix: str, t: SourceTable, key) -> dg.AssetCheckResult:
-    name = f"{t.name}_{ROW_COUNT}"
+@dataclass(frozen=True)
+class Warehouse:
+    """What the checks need of a warehouse, so one check serves DuckDB and BigQuery."""
+
+    exists: Callable[[str, str], bool]
+    """``(dataset, table)`` -> whether the table exists."""
+    first_row: Callable[[str], tuple]
+    """A query -> its first row."""
+    table: Callable[[str, str], str]
+    """``(dataset, table)`` -> the quoted table reference."""
+    quote: Callable[[str], str]
+    extra_metadata: Callable[[str, str], dict] = lambda _dataset, _table: {}
+    """More metadata on the row-count result (BigQuery: the table's last modification)."""
+
+
+def duckdb_warehouse(con) -> Warehouse:
+    return Warehouse(
+        exists=lambda dataset, table: table_exists(con, dataset, table),
+        first_row=lambda query: con.execute(query).fetchone(),
+        table=qualified,
+        quote=quote,
+    )
+
+
+def row_count_result(wh: Warehouse, conn, prefix: str, t: SourceTable, key):
+    name, dataset = f"{t.name}_{ROW_COUNT}", prefix + t.schema
     source = conn.execute(
         sql.SQL("select count(*) from {}").format(sql.Identifier(t.schema, t.name))
     ).fetchone()[0]
-    if not table_exists(con, prefix + t.schema, t.name):
+    if not wh.exists(dataset, t.name):
         return dg.AssetCheckResult(
             asset_key=key, check_name=name, passed=False,
             metadata={"source_rows": source, "reason": "not replicated yet"},
         )  # fmt: skip
-    rows = con.execute(f"select count(*) from {qualified(prefix + t.schema, t.name)}").fetchone()[0]
+    rows = wh.first_row(f"select count(*) from {wh.table(dataset, t.name)}")[0]
     meta = {"source_rows": source, "warehouse_rows": rows, "difference": rows - source}
     if rows > source:
         meta["explanation"] = (
@@ -66,23 +91,23 @@ def _row_count(con, conn, prefix: str, t: SourceTable, key) -> dg.AssetCheckResu
         check_name=name,
         passed=rows == source,
         severity=dg.AssetCheckSeverity.WARN if rows > source else dg.AssetCheckSeverity.ERROR,
-        metadata=meta,
+        metadata={**meta, **wh.extra_metadata(dataset, t.name)},
     )
 
 
-def _primary_key(con, prefix: str, t: SourceTable, key) -> dg.AssetCheckResult:
-    name = f"{t.name}_{PRIMARY_KEY}"
-    if not table_exists(con, prefix + t.schema, t.name):
+def primary_key_result(wh: Warehouse, prefix: str, t: SourceTable, key):
+    name, dataset = f"{t.name}_{PRIMARY_KEY}", prefix + t.schema
+    if not wh.exists(dataset, t.name):
         return dg.AssetCheckResult(
             asset_key=key, check_name=name, passed=False, metadata={"reason": "no table"}
         )
-    pk = ", ".join(quote(c) for c in t.primary_key)
-    nulls = " or ".join(f"{quote(c)} is null" for c in t.primary_key)
-    table = qualified(prefix + t.schema, t.name)
-    dupes, null_rows = con.execute(
+    pk = ", ".join(wh.quote(c) for c in t.primary_key)
+    nulls = " or ".join(f"{wh.quote(c)} is null" for c in t.primary_key)
+    table = wh.table(dataset, t.name)
+    dupes, null_rows = wh.first_row(
         f"select (select count(*) from (select {pk} from {table} group by {pk} "
         f"having count(*) > 1)), (select count(*) from {table} where {nulls})"
-    ).fetchone()
+    )
     return dg.AssetCheckResult(
         asset_key=key,
         check_name=name,
@@ -103,10 +128,11 @@ def build_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
             replication.warehouse(read_only=True) as con,
             psycopg.connect(replication.source_dsn()) as conn,
         ):
+            wh = duckdb_warehouse(con)
             for key, t in by_key.items():
                 if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:
-                    yield _row_count(con, conn, prefix, t, key)
+                    yield row_count_result(wh, conn, prefix, t, key)
                 if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
-                    yield _primary_key(con, prefix, t, key)
+                    yield primary_key_result(wh, prefix, t, key)
 
     return replication_checks
