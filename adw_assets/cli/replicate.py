@@ -65,7 +65,7 @@ def run_replicate(
 ) -> ReplicateSummary:
     """Materialize the replicated assets of ``streams`` (default: all) in one Dagster run,
     with their asset checks when ``checks`` (each check event costs a write to the instance)."""
-    from adw_assets.lib.dagster_home import WAREHOUSE_TAG, ensure_dagster_home
+    from adw_assets.lib.dagster_home import FULL_REFRESH_TAG, WAREHOUSE_TAG, ensure_dagster_home
     from adw_assets.lib.replication import resolve_streams
 
     started = time.perf_counter()
@@ -76,7 +76,7 @@ def run_replicate(
     import dagster as dg
 
     from adw_assets.defs.replication import defs
-    from adw_assets.defs.replication.assets import FULL_REFRESH_TAG, replicated_key
+    from adw_assets.defs.replication.assets import replicated_key
 
     keys = [replicated_key(settings.raw_prefix, *n.split(".", 1)) for n in names]
     job = defs.resolve_implicit_global_asset_job_def()

@@ -11,6 +11,10 @@ WAREHOUSE_TAG = "adw/warehouse"
 """Runs that write the warehouse carry this tag; the run queue lets one of them run at a time
 (DuckDB has one writer process), the others wait in the queue instead of failing."""
 
+FULL_REFRESH_TAG = "adw/full_refresh"
+"""Runs tagged ``adw/full_refresh=true`` rebuild: replication bumps the generation of every
+selected stream and dbt runs with ``--full-refresh`` (full_refresh_job sets it)."""
+
 DAGSTER_YAML = f"""\
 # Written by adw (adw_assets/lib/dagster_home.py); edit freely, adw does not overwrite it.
 concurrency:

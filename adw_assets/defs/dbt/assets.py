@@ -8,6 +8,7 @@ from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from adw_assets.defs.dbt.resources import dbt_project, manifest_path
 from adw_assets.defs.dbt.translator import AdwDbtTranslator
+from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
 from adw_assets.lib.dbt import dbt_environ, finish_run_target, release_duckdb, run_target
 from adw_assets.settings import get_settings
 
@@ -30,8 +31,7 @@ def adw_dbt_models(
 ) -> Iterator:
     """``dbt build`` of the selected models (tests run as asset checks), with row counts and
     column metadata on each materialization."""
-    # full_refresh_job tags its runs adw/full_refresh=true (adw_assets/defs/orchestration/jobs.py)
-    full = config.full_refresh or context.run.tags.get("adw/full_refresh") == "true"
+    full = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
     args = ["build", "--full-refresh"] if full else ["build"]
     settings = get_settings()
     # artifacts under $ADW_HOME/dbt/runs (pruned), reusing this home's last partial parse

@@ -13,13 +13,12 @@ import dagster as dg
 
 from adw_assets.defs.replication.resources import ReplicationResource
 from adw_assets.defs.source.assets import source_asset_key
+from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
 from adw_assets.lib.replication import ProgressEvent, StreamResult, raw_table_name
 from adw_assets.lib.source.catalog import TABLES, SourceTable
 from adw_assets.settings import get_settings
 
 GROUP = "replication"
-FULL_REFRESH_TAG = "adw/full_refresh"
-"""Run tag (set by orchestration's full_refresh_job): ``true`` rebuilds every selected stream."""
 
 FRESHNESS = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(hours=3), warn_window=timedelta(minutes=90)
