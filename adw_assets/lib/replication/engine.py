@@ -73,6 +73,7 @@ class _Run:
         self.lock = threading.Lock()
         self.source_down = False
         self.pg_connections: list[psycopg.Connection] = []
+        self.raw_history = True
 
     def emit(self, stream: str, phase: str, rows: int = 0, seconds: float = 0.0,
              message: str = "") -> None:  # fmt: skip
@@ -172,7 +173,8 @@ class _Run:
         con.execute("begin transaction")
         try:
             writer = StreamWriter(con, stream, namespace, generation=generation,
-                                  sync_id=self.sync_id, full=full)  # fmt: skip
+                                  sync_id=self.sync_id, full=full,
+                                  raw_history=self.raw_history)  # fmt: skip
             changes = writer.prepare()
             self.pause("stream_start", stream.name)
             for batch in reader.read_batches(pg, stream, since, self.batch_rows):
@@ -183,6 +185,13 @@ class _Run:
             cursor = writer.max_cursor
             if not full and prev.cursor_value is not None:
                 cursor = max(c for c in (cursor, prev.cursor_value) if c is not None)
+            if not (writer.full or writer.changed or changes or cursor != prev.cursor_value):
+                # nothing new: rows re-read exactly as held; no write, no commit to pay for
+                con.execute("rollback")
+                return StreamResult(
+                    stream.name, namespace, stream.table, "ok", writer.rows_read, 0, 0, cursor,
+                    generation, self.sync_id, False, time.perf_counter() - started,
+                )  # fmt: skip
             self.pause("before_state", stream.name)
             new_state = state_mod.StreamState(
                 namespace, stream.table, stream.name, CURSOR_FIELD, cursor, generation,
@@ -258,6 +267,7 @@ def replicate(
     workers: int = 2,
     backoff_seconds: float = 1.0,
     memory_limit: str | None = "128MB",
+    raw_history: bool = True,
 ) -> ReplicationResult:
     """Replicate the streams (default: all 12) from ``source_dsn`` into ``duckdb_path``.
 
@@ -287,6 +297,7 @@ def replicate(
                    batch_rows=batch_rows, retries=retries, backoff=backoff_seconds,
                    progress=progress, sync_id=state_mod.next_sync_id(con), states=states,
                    total=len(names))  # fmt: skip
+        run.raw_history = raw_history
         order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
 
         def heavy(n: str) -> bool:

@@ -60,10 +60,19 @@ def test_full_sync_copies_every_table_exactly_in_the_v2_layout(replica_source, w
         "raw_sales.salesorderheader f using (_airbyte_raw_id)",
     )
     assert n_raw == n_joined == header.rows_read
-    data, meta = query(wh, f"select _airbyte_data, _airbyte_meta from {raw} limit 1")[0]
+    data, meta = query(wh, f"select to_json(_airbyte_data), _airbyte_meta from {raw} limit 1")[0]
     assert json.loads(meta) == {"changes": [], "sync_id": 1}
     record = json.loads(data)
     assert set(record) == {c for c in cols if not c.startswith("_airbyte")}
+    # the raw record holds the same typed values as the final row it became
+    ((differ,),) = query(
+        wh,
+        f"select count(*) from {raw} r join raw_sales.salesorderheader f using (_airbyte_raw_id) "
+        "where r._airbyte_data.totaldue is distinct from f.totaldue "
+        "or r._airbyte_data.orderdate is distinct from f.orderdate "
+        "or r._airbyte_data.rowguid is distinct from f.rowguid",
+    )
+    assert differ == 0
     # Namibia's code "NA" is a string, not NULL; char(n) padding is kept
     assert query(wh, "select count(*) from raw_person.countryregion where countryregioncode = 'NA'")
     assert query(wh, "select min(length(stateprovincecode)) from raw_person.stateprovince") == [
@@ -102,9 +111,11 @@ def test_noop_sync_rereads_only_the_lag_window_and_changes_nothing(replica_sourc
     assert result.ok
     assert all(s.rows_inserted == 0 and s.rows_updated == 0 for s in result.streams)
     assert query(wh, "select _airbyte_raw_id from raw_sales.customer order by customerid") == before
-    # every row read is appended to the raw history, as Airbyte does
+    # rows re-read exactly as the warehouse holds them are not appended to the raw history
     raw = query(wh, "select count(*) from airbyte_internal.raw_sales_raw__stream_customer")[0][0]
-    assert raw == result["customer"].rows_read + len(before)
+    assert result["customer"].rows_read > 0 and raw == len(before)
+    # and nothing was committed: the state still names the first sync
+    assert query(wh, "select distinct sync_id from airbyte_internal._adw_state") == [(1,)]
 
 
 def test_rows_at_the_saved_cursor_are_not_missed(replica_source, wh):

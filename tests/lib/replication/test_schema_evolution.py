@@ -10,6 +10,13 @@ from adw_assets.lib.source.catalog import TABLES_BY_NAME
 from tests.lib.replication.fixtures import execute, mismatches, query, replication_dsn
 
 
+def execute_wh(wh, sql: str) -> None:
+    import duckdb
+
+    with duckdb.connect(str(wh)) as con:
+        con.execute(sql)
+
+
 @pytest.fixture
 def wh(adw_home):
     return adw_home / "warehouse.duckdb"
@@ -43,6 +50,9 @@ def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
         wh, "select count(loyaltytier), count(*) - count(loyaltytier) from raw_sales.customer"
     )
     assert counts[0][0] == 3 and counts[0][1] > 0
+    # the raw history's record gained the field too
+    raw = "airbyte_internal.raw_sales_raw__stream_customer"
+    assert query(wh, f"select count(_airbyte_data.loyaltytier) from {raw}") == [(3,)]
     assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.customer"]]) == {}
 
 
@@ -113,3 +123,51 @@ def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(r
     assert fixed.ok and fixed.generation == 1
     assert _types(wh, "raw_sales", "creditcard")["cardnumber"] == "BIGINT"
     assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.creditcard"]]) == {}
+    # the raw history cannot hold the new type: generation 0's is kept as it was, renamed,
+    # and a new one starts
+    raw = "airbyte_internal.raw_sales_raw__stream_creditcard"
+    ((rows, gen, text),) = query(
+        wh,
+        "select count(*), max(_airbyte_generation_id), typeof(any_value(_airbyte_data.cardnumber)) "
+        f"from {raw}__before_gen1",
+    )
+    assert rows == state_before[0][7] and gen == 0 and text == "VARCHAR"
+    assert query(wh, f"select distinct _airbyte_generation_id from {raw}") == [(1,)]
+    assert query(wh, f"select typeof(any_value(_airbyte_data.cardnumber)) from {raw}") == [
+        ("BIGINT",)
+    ]
+
+
+def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts(
+    replica_source, wh
+):
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, wh, streams=["store"])
+    raw = "airbyte_internal.raw_sales_raw__stream_store"
+    n = query(wh, f"select count(*) from {raw}")[0][0]
+    # the layout written before _airbyte_data became a STRUCT
+    execute_wh(
+        wh,
+        f"create or replace table {raw} as select _airbyte_raw_id, _airbyte_extracted_at, "
+        "_airbyte_loaded_at, cast(to_json(_airbyte_data) as json) as _airbyte_data, "
+        f"_airbyte_meta, _airbyte_generation_id from {raw}",
+    )
+    execute(replica_source, "update sales.store set modifieddate = now() where "
+            "businessentityid = (select min(businessentityid) from sales.store)")  # fmt: skip
+    assert replicate(dsn, wh, streams=["store"]).ok
+    assert query(wh, f"select count(*), any_value(json_valid(_airbyte_data)) from {raw}__json") == [
+        (n, True)
+    ]
+    assert query(wh, f"select count(*), count(_airbyte_data.name) from {raw}") == [(1, 1)]
+
+
+def test_without_raw_history_only_the_final_tables_are_written(replica_source, wh):
+    dsn = replication_dsn(replica_source)
+    assert replicate(dsn, wh, streams=["store"], raw_history=False).ok
+    raw_tables = query(
+        wh,
+        "select count(*) from duckdb_tables() where schema_name = 'airbyte_internal' "
+        "and table_name like '%raw__stream%'",
+    )
+    assert raw_tables == [(0,)]
+    assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.store"]]) == {}
