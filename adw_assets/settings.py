@@ -37,6 +37,8 @@ class Settings:
     replication_lag_seconds: int
     replication_retries: int
     replication_batch_rows: int
+    replication_raw_history: bool
+    """``ADW_REPLICATION_RAW_HISTORY``: keep Airbyte's raw history tables (default true)."""
     dbt_target: str
     dagster_port: int
     dashboard_port: int
@@ -120,6 +122,10 @@ def get_settings() -> Settings:
         replication_lag_seconds=_int(env, "ADW_REPLICATION_LAG_SECONDS", 300),
         replication_retries=_int(env, "ADW_REPLICATION_RETRIES", 3),
         replication_batch_rows=_int(env, "ADW_REPLICATION_BATCH_ROWS", 100_000, minimum=1),
+        replication_raw_history=_choice(
+            env, "ADW_REPLICATION_RAW_HISTORY", "true", ("true", "false")
+        )
+        == "true",
         dbt_target=env.get("ADW_DBT_TARGET") or ("prod" if warehouse == "bigquery" else "local"),
         dagster_port=_int(env, "ADW_DAGSTER_PORT", 3000, minimum=1),
         dashboard_port=_int(env, "ADW_DASHBOARD_PORT", 8501, minimum=1),

@@ -177,3 +177,13 @@ def test_dagster_assets_and_checks_run_on_bigquery(seeded, bq_client):
     )
     by_name = {c.check_name: c for c in checks_only.get_asset_check_evaluations()}
     assert not by_name["store_primary_key_is_unique_and_not_null"].passed
+
+
+def test_without_raw_history_only_the_final_tables_are_written(seeded, bq_client, monkeypatch):
+    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "false")
+    get_settings.cache_clear()
+    result = replicate_from_settings(get_settings(), streams=["sales.customer"])
+    get_settings.cache_clear()
+    assert result.ok, result.failed
+    assert bq.table_exists(bq_client, "raw_sales", "customer")
+    assert not bq.table_exists(bq_client, "airbyte_internal", "raw_sales_raw__stream_customer")

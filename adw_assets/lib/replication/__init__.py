@@ -53,6 +53,7 @@ def replicate_from_settings(
         "retries": settings.replication_retries,
         "workers": max(1, int(workers)) if workers.isdigit() else 2,
         "memory_limit": settings.get("ADW_REPLICATION_MEMORY_LIMIT") or "128MB",
+        "raw_history": settings.replication_raw_history,
     }
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     if settings.warehouse == "bigquery":  # issue 7 hook: the same replicator, into BigQuery

@@ -62,7 +62,8 @@ class _BigQueryRun(_Run):
     def _sync_once(self, stream: Stream, full: bool, started: float) -> StreamResult:
         namespace, prev, full, generation, since = self._plan(stream, full)
         writer = BigQueryStreamWriter(self.client, stream, namespace, generation=generation,
-                                      sync_id=self.sync_id, full=full)  # fmt: skip
+                                      sync_id=self.sync_id, full=full,
+                                      raw_history=self.raw_history)  # fmt: skip
         try:
             changes = writer.prepare()
             if writer.forgot_state:
@@ -119,6 +120,7 @@ def replicate_bigquery(
     progress: Progress | None = None,
     workers: int = 2,
     backoff_seconds: float = 1.0,
+    raw_history: bool = True,
 ) -> ReplicationResult:
     """Replicate the streams (default: all 12) from ``source_dsn`` into BigQuery through
     ``client`` (see :func:`adw_assets.lib.warehouse.bigquery.make_client`).
@@ -138,6 +140,7 @@ def replicate_bigquery(
                        batch_rows=batch_rows, retries=retries, backoff=backoff_seconds,
                        progress=progress, sync_id=sync_id, states=states,
                        total=len(names))  # fmt: skip
+    run.raw_history = raw_history
     order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
     try:
         done = run_streams(

@@ -92,9 +92,8 @@ def state_table_sql(project: str) -> str:
 class BigQueryStreamWriter:
     """Stages the batches of one stream sync and commits them in one transaction."""
 
-    def __init__(
-        self, client, stream: Stream, namespace: str, *, generation: int, sync_id: int, full: bool
-    ) -> None:
+    def __init__(self, client, stream: Stream, namespace: str, *, generation: int, sync_id: int,
+                 full: bool, raw_history: bool = True) -> None:  # fmt: skip
         self.client, self.stream, self.namespace = client, stream, namespace
         project = client.project
         self.project = project
@@ -111,6 +110,7 @@ class BigQueryStreamWriter:
         self.max_cursor: datetime | None = None
         self.rows_read = self.inserted = self.updated = 0
         self.forgot_state = False
+        self.raw_history = raw_history
 
     # -- schema -----------------------------------------------------------------------
 
@@ -129,11 +129,12 @@ class BigQueryStreamWriter:
     def prepare(self) -> list[str]:
         """Create or evolve the tables; return the schema changes applied (for metadata)."""
         client, changes = self.client, []
-        bq.run(
-            client,
-            f"create table if not exists {self.raw} ({RAW_DDL}) partition by "
-            "timestamp_trunc(_airbyte_extracted_at, day) cluster by _airbyte_loaded_at",
-        )
+        if self.raw_history:
+            bq.run(
+                client,
+                f"create table if not exists {self.raw} ({RAW_DDL}) partition by "
+                "timestamp_trunc(_airbyte_extracted_at, day) cluster by _airbyte_loaded_at",
+            )
         if not bq.table_exists(client, self.namespace, self.stream.table):
             self.full = True
             self._create_final()
@@ -297,7 +298,7 @@ class BigQueryStreamWriter:
         airbyte = [ts, meta, str(self.generation)]
         names = [bq.quote(c.name) for c in self.stream.columns]
         statements = []
-        if self.rows_read:
+        if self.rows_read and self.raw_history:
             statements.append(self._raw_insert(ts))
         if self.full:
             statements.append(f"delete from {self.final} where true")

@@ -171,3 +171,19 @@ def test_without_raw_history_only_the_final_tables_are_written(replica_source, w
     )
     assert raw_tables == [(0,)]
     assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.store"]]) == {}
+
+
+def test_the_raw_history_setting_is_read_once_and_checked(monkeypatch):
+    from adw_assets.errors import ConfigError
+    from adw_assets.settings import get_settings
+
+    get_settings.cache_clear()
+    assert get_settings().replication_raw_history is True
+    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "false")
+    get_settings.cache_clear()
+    assert get_settings().replication_raw_history is False
+    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "sometimes")
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="ADW_REPLICATION_RAW_HISTORY='sometimes'"):
+        get_settings()
+    get_settings.cache_clear()
