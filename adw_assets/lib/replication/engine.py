@@ -23,7 +23,7 @@ from adw_assets.lib.replication import state as state_mod
 from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, discover
 from adw_assets.lib.replication.result import ProgressEvent, ReplicationResult, StreamResult
 from adw_assets.lib.replication.schedule import HEAVY_BYTES, run_streams
-from adw_assets.lib.replication.writer import StreamWriter
+from adw_assets.lib.replication.writer import StreamWriter, warehouse_tables
 from adw_assets.lib.source.catalog import TABLES
 
 Progress = Callable[[ProgressEvent], None]
@@ -74,6 +74,7 @@ class _Run:
         self.source_down = False
         self.pg_connections: list[psycopg.Connection] = []
         self.raw_history = True
+        self.tables: dict | None = None
 
     def emit(self, stream: str, phase: str, rows: int = 0, seconds: float = 0.0,
              message: str = "") -> None:  # fmt: skip
@@ -174,7 +175,8 @@ class _Run:
         try:
             writer = StreamWriter(con, stream, namespace, generation=generation,
                                   sync_id=self.sync_id, full=full,
-                                  raw_history=self.raw_history)  # fmt: skip
+                                  raw_history=self.raw_history,
+                                  tables=self.tables)  # fmt: skip
             changes = writer.prepare()
             self.pause("stream_start", stream.name)
             for batch in reader.read_batches(pg, stream, since, self.batch_rows):
@@ -298,6 +300,7 @@ def replicate(
                    progress=progress, sync_id=state_mod.next_sync_id(con), states=states,
                    total=len(names))  # fmt: skip
         run.raw_history = raw_history
+        run.tables = warehouse_tables(con, sorted({prefix + catalog[n].schema for n in names}))
         order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
 
         def heavy(n: str) -> bool:

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 from adw_assets.errors import AdwError
 from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, is_widening
 from adw_assets.lib.replication.state import INTERNAL_SCHEMA
-from adw_assets.lib.warehouse import qualified, quote, table_columns, table_exists
+from adw_assets.lib.warehouse import qualified, quote
 
 AIRBYTE_COLUMNS = {
     "_airbyte_raw_id": "UUID",
@@ -74,6 +74,7 @@ class StreamWriter:
         sync_id: int,
         full: bool,
         raw_history: bool = True,
+        tables: dict[tuple[str, str], dict[str, str]] | None = None,
     ) -> None:
         self.con = con
         self.stream = stream
@@ -83,6 +84,9 @@ class StreamWriter:
         self.generation = generation
         self.full = full
         self.raw_history = raw_history
+        self.tables = tables if tables is not None else warehouse_tables(con, [namespace])
+        """The warehouse's tables and their columns when the run started (see
+        :func:`warehouse_tables`): one catalog query per run, not a few per stream."""
         self.meta = json.dumps({"changes": [], "sync_id": sync_id})
         self.dropped: list[str] = []
         self.raw_fields: list[str] = []
@@ -94,7 +98,7 @@ class StreamWriter:
     def prepare(self) -> list[str]:
         """Create or evolve the tables; return the schema changes applied (for metadata)."""
         con, changes = self.con, []
-        exists = table_exists(con, self.namespace, self.stream.table)
+        exists = (self.namespace, self.stream.table) in self.tables
         if self.full or not exists:
             self.full = True
             cols = [f"{quote(n)} {t}" for n, t in AIRBYTE_COLUMNS.items()]
@@ -103,7 +107,7 @@ class StreamWriter:
             con.execute(f"create table {self.final} ({', '.join(cols)})")
             self._prepare_raw()
             return changes
-        current = table_columns(con, self.namespace, self.stream.table)
+        current = self.tables[(self.namespace, self.stream.table)]
         for col in self.stream.columns:
             old = current.get(col.name)
             if old is None:
@@ -136,10 +140,12 @@ class StreamWriter:
         if not self.raw_history:
             return
         con, table = self.con, raw_table_name(self.namespace, self.stream.table)
-        if not table_exists(con, INTERNAL_SCHEMA, table):
+        if (INTERNAL_SCHEMA, table) not in self.tables:
             self._create_raw({c.name: c.duck_type for c in self.stream.columns})
             return
-        current = _raw_fields(con, table)
+        current = None
+        if self.tables[(INTERNAL_SCHEMA, table)]["_airbyte_data"].startswith("STRUCT"):
+            current = _struct_fields(con, qualified(INTERNAL_SCHEMA, table))
         if current is not None:
             wanted = current | {c.name: c.duck_type for c in self.stream.columns}
             self.raw_fields = list(wanted)
@@ -241,13 +247,16 @@ class StreamWriter:
         new_row = ", ".join([f"s.{c}" for c in cols] + ["null"] * len(dropped))
         old_row = ", ".join([f"f.{c}" for c in cols] + [f"f.{c}" for c in dropped])
         read = ", ".join(f"{v} as {quote(c)}" for c, v in values.items())
-        con.execute(
-            "create or replace temp table _adw_read as select s.*, "
-            f"f.{pk[0]} is not null as _adw_existed, f.{cursor} as _adw_old_cursor, "
+        joined = (
+            f"select s.*, f.{pk[0]} is not null as _adw_existed, f.{cursor} as _adw_old_cursor, "
             f"f.{pk[0]} is not null and row({new_row}) is not distinct from row({old_row}) "
             f"as _adw_same from (select {RAW_ID}, {_SEQ}, {read} from {view}) s "
             f"left join {self.final} f on {' and '.join(f'f.{c} = s.{c}' for c in pk)}"
         )
+        # the common case on a schedule: every row read is already held as it is
+        if not con.execute(f"select count(*) from ({joined}) where not _adw_same").fetchall()[0][0]:
+            return
+        con.execute(f"create or replace temp table _adw_read as {joined}")
         self._append_raw("_adw_read", {c: quote(c) for c in values}, extracted_at,
                          "where not _adw_same")  # fmt: skip
         # greatest cursor wins; a tie goes to the latest extraction (the row read last)
@@ -293,10 +302,24 @@ def _struct(fields: dict[str, str]) -> str:
     return "struct(" + ", ".join(f"{quote(n)} {t}" for n, t in fields.items()) + ")"
 
 
-def _raw_fields(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str] | None:
-    """The fields of a raw table's ``_airbyte_data`` STRUCT; ``None`` when it is JSON."""
-    if not table_columns(con, INTERNAL_SCHEMA, table)["_airbyte_data"].startswith("STRUCT"):
-        return None
-    raw = qualified(INTERNAL_SCHEMA, table)
+def _struct_fields(con: duckdb.DuckDBPyConnection, raw: str) -> dict[str, str]:
+    """The fields of a raw table's ``_airbyte_data`` STRUCT and their types."""
     rows = con.execute(f"describe select unnest(_airbyte_data) from {raw}").fetchall()
     return {r[0]: r[1] for r in rows}
+
+
+def warehouse_tables(
+    con: duckdb.DuckDBPyConnection, schemas: list[str]
+) -> dict[tuple[str, str], dict[str, str]]:
+    """``(schema, table) -> {column: type}`` for the tables of ``schemas`` and of
+    ``airbyte_internal``, types spelled as ``information_schema`` spells them."""
+    rows = con.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name in (select unnest(?)) "
+        "order by schema_name, table_name, column_index",
+        [[*schemas, INTERNAL_SCHEMA]],
+    ).fetchall()
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, table, column, dtype in rows:
+        out.setdefault((schema, table), {})[column] = dtype
+    return out
