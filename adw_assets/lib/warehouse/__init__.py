@@ -44,9 +44,13 @@ def connect(
     read_only: bool = False,
     timeout: float = DEFAULT_LOCK_TIMEOUT,
     config: dict[str, str] | None = None,
+    row_group_size: int | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file, retrying with backoff while another process holds its lock.
 
+    ``row_group_size`` (an ATTACH-only option) writes this connection's inserts in row groups
+    of that many rows: the file is attached to an in-memory connection and made its default
+    catalog, so a ``cursor()`` of it must ``use`` :func:`catalog_name` first.
     Raises :class:`WarehouseBusyError` after ``timeout`` seconds, naming the file.
     """
     path = Path(path)
@@ -56,7 +60,9 @@ def connect(
     delay = 0.05
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only, config=config or {})
+            if row_group_size is None:
+                return duckdb.connect(str(path), read_only=read_only, config=config or {})
+            return _attach(path, read_only, config or {}, row_group_size)
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise
@@ -67,6 +73,24 @@ def connect(
                 ) from exc
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
             delay = min(delay * 2, 2.0) * (0.75 + random.random() / 2)
+
+
+def catalog_name(path: Path | str) -> str:
+    """The name DuckDB gives the file's catalog (its stem), quoted for SQL."""
+    return quote(Path(path).stem)
+
+
+def _attach(path: Path, read_only: bool, config: dict[str, str], row_group_size: int):
+    con = duckdb.connect(config=config)
+    try:
+        options = f"row_group_size {int(row_group_size)}" + (", read_only" if read_only else "")
+        literal = "'" + str(path).replace("'", "''") + "'"
+        con.execute(f"attach {literal} as {catalog_name(path)} ({options})")
+        con.execute(f"use {catalog_name(path)}")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 @contextmanager

@@ -8,7 +8,13 @@ import time
 
 import pytest
 
-from adw_assets.lib.warehouse import WarehouseBusyError, connect, table_columns, table_exists
+from adw_assets.lib.warehouse import (
+    WarehouseBusyError,
+    catalog_name,
+    connect,
+    table_columns,
+    table_exists,
+)
 
 HOLD = (
     "import duckdb, sys, time\n"
@@ -50,3 +56,22 @@ def test_connect_gives_up_with_a_message_naming_the_file(tmp_path):
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_a_row_group_size_writes_smaller_groups_that_any_connection_reads(tmp_path):
+    path = tmp_path / "w.duckdb"
+    holder = _hold(path, 1.0)  # the attach path waits for the lock too
+    con = connect(path, timeout=30, row_group_size=16_384)
+    holder.wait(10)
+    cur = con.cursor()
+    cur.execute(f"use {catalog_name(path)}")
+    cur.execute("create table t as select range as a from range(100000)")
+    con.close()
+    with connect(path, read_only=True) as plain:
+        groups = plain.execute(
+            "select count(distinct row_group_id) from pragma_storage_info('t')"
+        ).fetchall()[0][0]
+        assert plain.execute("select count(*), sum(a) from t").fetchall() == [
+            (100_000, sum(range(100_000)))
+        ]
+    assert groups == 7  # ceil(100,000 / 16,384); one group at the default size
