@@ -147,7 +147,6 @@ def replicate_bigquery(
             order,
             lambda n: run.sync(catalog[n], n in refresh),
             workers=min(max(1, workers), len(order)),
-            heavy=lambda _n: False,  # memory is one batch per worker, whatever the table
         )
     finally:
         for conn in run.pg_connections:

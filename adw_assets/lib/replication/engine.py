@@ -22,7 +22,7 @@ from adw_assets.lib.replication import faults, reader
 from adw_assets.lib.replication import state as state_mod
 from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, discover
 from adw_assets.lib.replication.result import ProgressEvent, ReplicationResult, StreamResult
-from adw_assets.lib.replication.schedule import HEAVY_BYTES, run_streams
+from adw_assets.lib.replication.schedule import run_streams
 from adw_assets.lib.replication.writer import StreamWriter, warehouse_tables
 from adw_assets.lib.source.catalog import TABLES
 
@@ -310,16 +310,11 @@ def replicate(
         run.tables = warehouse_tables(con, sorted({prefix + catalog[n].schema for n in names}))
         order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
 
-        def heavy(n: str) -> bool:
-            first = (prefix + catalog[n].schema, catalog[n].table) not in states
-            return (first or n in refresh) and catalog[n].estimated_bytes > HEAVY_BYTES
-
         try:
             done = run_streams(
                 order,
                 lambda n: run.sync(catalog[n], n in refresh),
                 workers=min(workers, len(order)),
-                heavy=heavy,
             )
         finally:
             for conn in run.pg_connections:

@@ -1,4 +1,4 @@
-"""The stream scheduler: parallel workers, never two heavy streams at once."""
+"""The stream scheduler: parallel workers, every stream once, errors after the others."""
 
 from __future__ import annotations
 
@@ -10,28 +10,27 @@ import pytest
 from adw_assets.lib.replication.schedule import run_streams
 
 
-def test_heavy_streams_never_overlap_while_light_ones_fill_the_other_worker():
+def test_streams_run_on_the_workers_side_by_side_each_once():
     running: set[str] = set()
-    overlaps, peak = [], []
+    peak, started = [], []
     lock = threading.Lock()
-    heavy = {"big1", "big2", "big3"}
 
     def work(name: str) -> str:
         with lock:
             running.add(name)
-            if len(running & heavy) > 1:
-                overlaps.append(set(running))
+            started.append(name)
             peak.append(len(running))
-        time.sleep(0.05 if name in heavy else 0.01)
+        time.sleep(0.05 if name.startswith("big") else 0.01)
         with lock:
             running.discard(name)
         return name.upper()
 
     names = ["big1", "big2", "big3"] + [f"small{i}" for i in range(6)]
-    results = run_streams(names, work, workers=2, heavy=lambda n: n in heavy)
+    results = run_streams(names, work, workers=2)
     assert results == {n: n.upper() for n in names}
-    assert overlaps == []
-    assert max(peak) == 2  # the light streams ran beside the heavy ones
+    assert sorted(started) == sorted(names)  # each once
+    assert set(started[:2]) == {"big1", "big2"}  # in the order given: largest first
+    assert max(peak) == 2
 
 
 def test_an_exception_surfaces_after_the_other_streams_finish():
@@ -44,5 +43,5 @@ def test_an_exception_surfaces_after_the_other_streams_finish():
         return name
 
     with pytest.raises(RuntimeError, match="boom"):
-        run_streams(["bad", "a", "b"], work, workers=2, heavy=lambda n: False)
+        run_streams(["bad", "a", "b"], work, workers=2)
     assert sorted(done) == ["a", "b"]
