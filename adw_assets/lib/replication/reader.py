@@ -30,30 +30,35 @@ SESSION_SQL = (
 
 
 class _CopyStream(io.RawIOBase):
-    """A file-like view of psycopg's COPY chunks, for pyarrow."""
+    """A file-like view of psycopg's COPY chunks (one per row), for pyarrow.
+
+    Rows are appended to one buffer until a read is satisfied: a bytearray append per row
+    is the cheapest Python can do, and pyarrow reads in blocks of a megabyte (0.20 -> 0.12 s
+    for the 121k order lines, against slicing a memoryview per row)."""
 
     def __init__(self, chunks: Iterable[memoryview | bytes]) -> None:
         self._chunks = iter(chunks)
-        self._current = memoryview(b"")
+        self._pending = bytearray()
+        self._eof = False
         self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        size, pos = len(buffer), 0
-        while pos < size:
-            if not self._current:
-                try:
-                    self._current = memoryview(next(self._chunks))
-                except StopIteration:
+        size, pending = len(buffer), self._pending
+        if len(pending) < size and not self._eof:
+            for chunk in self._chunks:
+                pending += chunk
+                if len(pending) >= size:
                     break
-            n = min(size - pos, len(self._current))
-            buffer[pos : pos + n] = self._current[:n]
-            self._current = self._current[n:]
-            pos += n
-        self.bytes_read += pos
-        return pos
+            else:
+                self._eof = True
+        n = min(size, len(pending))
+        buffer[:n] = pending[:n]
+        del pending[:n]
+        self.bytes_read += n
+        return n
 
 
 def select_query(stream: Stream, since: datetime | None) -> sql.Composed:
