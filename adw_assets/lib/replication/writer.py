@@ -2,8 +2,9 @@
 
 * final table ``<namespace>.<table>``: one row per primary key; the greatest cursor wins,
   ties go to the latest extraction (a re-read identical row is left as it is);
-* raw history ``airbyte_internal.<namespace>_raw__stream_<table>``: every row read, its
-  ``_airbyte_data`` a typed STRUCT of the record (``to_json(_airbyte_data)`` is Airbyte's JSON).
+* raw history ``airbyte_internal.<namespace>_raw__stream_<table>``: every version of a record
+  read (a row read again exactly as held is not appended again), its ``_airbyte_data`` a typed
+  STRUCT of the record (``to_json(_airbyte_data)`` is Airbyte's JSON).
 
 A full sync (first sync, or full refresh) recreates the final table and bulk-inserts each
 batch; an incremental sync folds each batch in by primary key (delete + insert). Raw ids are
@@ -18,6 +19,7 @@ written column by column like the final table, and it reads back as JSON with ``
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 
 import duckdb
@@ -38,7 +40,6 @@ AIRBYTE_COLUMNS = {
 }
 RAW_ID = "_airbyte_raw_id"
 _SEQ = "_adw_seq"
-_RNG = np.random.default_rng()
 
 
 class SchemaChangeError(AdwError):
@@ -52,7 +53,8 @@ def raw_table_name(namespace: str, table: str) -> str:
 def raw_ids(n: int) -> pa.Array:
     """``n`` random version-4 UUIDs, built in numpy as Arrow's ``uuid`` type (DuckDB reads it
     as UUID: 16 bytes, where a UUID as text costs more to store than the rest of the row)."""
-    raw = np.frombuffer(_RNG.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    # os.urandom, not a shared numpy Generator: streams run on several threads
+    raw = np.frombuffer(bytearray(os.urandom(16 * n)), dtype=np.uint8).reshape(n, 16)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
     storage = pa.FixedSizeBinaryArray.from_buffers(
@@ -192,7 +194,7 @@ class StreamWriter:
             values = {c.name: _value(c) for c in self.stream.columns}
             if self.full:
                 self._append_raw(view, values, extracted_at)
-                self._insert(view, values, extracted_at)
+                self.inserted += self._insert_final(view, values, extracted_at)
             else:
                 self._merge(view, values, extracted_at)
         finally:
@@ -220,15 +222,15 @@ class StreamWriter:
         ).fetchall()[0][0]
         self.raw_appended += int(n)
 
-    def _insert(self, view: str, values: dict[str, str], extracted_at: datetime) -> None:
+    def _insert_final(self, source: str, values: dict[str, str], extracted_at: datetime) -> int:
         names = ", ".join(quote(c) for c in values)
         n = self.con.execute(
             f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
             f"_airbyte_generation_id, {names}) select {RAW_ID}, ?, cast(? as json), ?, "
-            f"{', '.join(values.values())} from {view}",
+            f"{', '.join(values.values())} from {source}",
             [extracted_at, self.meta, self.generation],
         ).fetchall()[0][0]
-        self.inserted += int(n)
+        return int(n)
 
     def _merge(self, view: str, values: dict[str, str], extracted_at: datetime) -> None:
         """Fold the batch in by primary key: delete the rows it replaces, insert the winners.
@@ -286,13 +288,7 @@ class StreamWriter:
                 + f" and f.{pk[0]} in (select {pk[0]} from _adw_apply where _adw_existed)"
             )
         if existed or new:
-            names = ", ".join(cols)
-            con.execute(
-                f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, "
-                f"_airbyte_meta, _airbyte_generation_id, {names}) select _airbyte_raw_id, ?, "
-                f"cast(? as json), ?, {names} from _adw_apply",
-                [extracted_at, self.meta, self.generation],
-            )
+            self._insert_final("_adw_apply", {c: quote(c) for c in values}, extracted_at)
         con.execute("drop table _adw_apply; drop table _adw_read")
         self.inserted += int(new)
         self.updated += int(existed)

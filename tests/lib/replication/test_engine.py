@@ -60,6 +60,11 @@ def test_full_sync_copies_every_table_exactly_in_the_v2_layout(replica_source, w
         "raw_sales.salesorderheader f using (_airbyte_raw_id)",
     )
     assert n_raw == n_joined == header.rows_read
+    ((ids, distinct, versions),) = query(
+        wh, f"select count(*), count(distinct _airbyte_raw_id), min(uuid_extract_version("
+        f"_airbyte_raw_id)) from {raw}",
+    )  # fmt: skip
+    assert ids == distinct and versions == 4  # random version-4 UUIDs, one per record
     data, meta = query(wh, f"select to_json(_airbyte_data), _airbyte_meta from {raw} limit 1")[0]
     assert json.loads(meta) == {"changes": [], "sync_id": 1}
     record = json.loads(data)
