@@ -139,8 +139,7 @@ def replicate_bigquery(
     run = _BigQueryRun(source_dsn, client, prefix=prefix, lag_seconds=lag_seconds,
                        batch_rows=batch_rows, retries=retries, backoff=backoff_seconds,
                        progress=progress, sync_id=sync_id, states=states,
-                       total=len(names))  # fmt: skip
-    run.raw_history = raw_history
+                       total=len(names), raw_history=raw_history)  # fmt: skip
     order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
     try:
         done = run_streams(

@@ -64,7 +64,7 @@ class _Run:
     """Errors whose own message is reported as is; anything else is prefixed by its type."""
 
     def __init__(self, dsn: str, con, *, prefix, lag_seconds, batch_rows, retries, backoff,
-                 progress, sync_id, states, total) -> None:  # fmt: skip
+                 progress, sync_id, states, total, raw_history=True) -> None:  # fmt: skip
         self.dsn, self.con, self.prefix = dsn, con, prefix
         self.lag = timedelta(seconds=lag_seconds)
         self.batch_rows, self.retries, self.backoff = batch_rows, retries, backoff
@@ -75,9 +75,9 @@ class _Run:
         self.lock = threading.Lock()
         self.source_down = False
         self.pg_connections: list[psycopg.Connection] = []
-        self.raw_history = True
+        self.raw_history = raw_history
         self.tables: dict | None = None
-        self.catalog = ""
+        """DuckDB only: the warehouse catalog when the run started (``warehouse_tables``)."""
 
     def emit(self, stream: str, phase: str, rows: int = 0, seconds: float = 0.0,
              message: str = "") -> None:  # fmt: skip
@@ -102,7 +102,7 @@ class _Run:
         cur = getattr(self.local, "duck", None)
         if cur is None:
             cur = self.con.cursor()
-            cur.execute(f"use {self.catalog}; set TimeZone = 'UTC'")
+            cur.execute(f"use {warehouse.ATTACHED_CATALOG}; set TimeZone = 'UTC'")
             self.local.duck = cur
         return cur
 
@@ -308,9 +308,7 @@ def replicate(
         run = _Run(source_dsn, con, prefix=prefix, lag_seconds=lag_seconds,
                    batch_rows=batch_rows, retries=retries, backoff=backoff_seconds,
                    progress=progress, sync_id=state_mod.next_sync_id(con), states=states,
-                   total=len(names))  # fmt: skip
-        run.raw_history = raw_history
-        run.catalog = warehouse.catalog_name(duckdb_path)
+                   total=len(names), raw_history=raw_history)  # fmt: skip
         run.tables = warehouse_tables(con, sorted({prefix + catalog[n].schema for n in names}))
         order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
 

@@ -49,8 +49,9 @@ def connect(
     """Open the DuckDB file, retrying with backoff while another process holds its lock.
 
     ``row_group_size`` (an ATTACH-only option) writes this connection's inserts in row groups
-    of that many rows: the file is attached to an in-memory connection and made its default
-    catalog, so a ``cursor()`` of it must ``use`` :func:`catalog_name` first.
+    of that many rows: the file is attached to an in-memory connection as
+    :data:`ATTACHED_CATALOG` and made its default catalog, so a ``cursor()`` of it must
+    ``use`` that catalog first.
     Raises :class:`WarehouseBusyError` after ``timeout`` seconds, naming the file.
     """
     path = Path(path)
@@ -75,9 +76,9 @@ def connect(
             delay = min(delay * 2, 2.0) * (0.75 + random.random() / 2)
 
 
-def catalog_name(path: Path | str) -> str:
-    """The name DuckDB gives the file's catalog (its stem), quoted for SQL."""
-    return quote(Path(path).stem)
+ATTACHED_CATALOG = "adw_warehouse"
+"""The catalog name of a file opened with ``connect(..., row_group_size=...)`` (fixed: a file
+stem such as ``temp`` or ``memory`` would clash with DuckDB's own catalogs)."""
 
 
 def _attach(path: Path, read_only: bool, config: dict[str, str], row_group_size: int):
@@ -85,8 +86,8 @@ def _attach(path: Path, read_only: bool, config: dict[str, str], row_group_size:
     try:
         options = f"row_group_size {int(row_group_size)}" + (", read_only" if read_only else "")
         literal = "'" + str(path).replace("'", "''") + "'"
-        con.execute(f"attach {literal} as {catalog_name(path)} ({options})")
-        con.execute(f"use {catalog_name(path)}")
+        con.execute(f"attach {literal} as {ATTACHED_CATALOG} ({options})")
+        con.execute(f"use {ATTACHED_CATALOG}")
     except BaseException:
         con.close()
         raise

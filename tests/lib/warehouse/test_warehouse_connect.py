@@ -9,8 +9,8 @@ import time
 import pytest
 
 from adw_assets.lib.warehouse import (
+    ATTACHED_CATALOG,
     WarehouseBusyError,
-    catalog_name,
     connect,
     table_columns,
     table_exists,
@@ -64,7 +64,7 @@ def test_a_row_group_size_writes_smaller_groups_that_any_connection_reads(tmp_pa
     con = connect(path, timeout=30, row_group_size=16_384)
     holder.wait(10)
     cur = con.cursor()
-    cur.execute(f"use {catalog_name(path)}")
+    cur.execute(f"use {ATTACHED_CATALOG}")
     cur.execute("create table t as select range as a from range(100000)")
     con.close()
     with connect(path, read_only=True) as plain:
