@@ -200,7 +200,9 @@ def write_batch(
 
 
 def recent_event_ids(cfg: EventsConfig, limit: int, skip: tuple[str, int] | None = None) -> list:
-    """Event ids of the newest landed batch files (any source), up to about ``limit`` ids.
+    """Event ids of the newest landed batch files (any source), up to about ``limit`` ids,
+    oldest first: a validator remembering them with a window of ``limit`` then forgets the
+    oldest, never the ones just before the restart (a redelivery of those must be caught).
 
     ``skip=(source, seq)`` leaves out that source's batches from ``seq`` on (the batch being
     re-written after a crash must not count as seen).
@@ -212,9 +214,11 @@ def recent_event_ids(cfg: EventsConfig, limit: int, skip: tuple[str, int] | None
             continue
         with contextlib.suppress(FileNotFoundError):
             files.append((path.stat().st_mtime, path))
-    ids: list[str] = []
+    newest_first: list[list[str]] = []
+    count = 0
     for _, path in sorted(files, reverse=True):
-        ids.extend(pq.read_table(path, columns=["event_id"]).column(0).to_pylist())
-        if len(ids) >= limit:
+        newest_first.append(pq.read_table(path, columns=["event_id"]).column(0).to_pylist())
+        count += len(newest_first[-1])
+        if count >= limit:
             break
-    return ids
+    return [event_id for ids in reversed(newest_first) for event_id in ids]

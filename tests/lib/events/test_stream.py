@@ -18,6 +18,7 @@ from adw_assets.lib.events.generator import EventGenerator
 from adw_assets.lib.events.schema import LANDING_SCHEMA
 from adw_assets.lib.events.sources import FileSource, GeneratorSource, StdinSource
 from adw_assets.lib.events.stream import run_stream
+from adw_assets.lib.events.validate import Validator
 from tests.lib.events.conftest import landed
 
 
@@ -199,3 +200,23 @@ def test_burst_lands_clean_events_within_the_lookback(cfg):
     assert len({r[0] for r in rows}) == 2000
     oldest = min(r[1] for r in rows)
     assert (datetime.now(UTC) - oldest).total_seconds() < cfg.lookback_seconds
+
+
+def test_a_restarted_validator_remembers_the_ids_just_before_the_restart(cfg):
+    """More landed ids than the window: the oldest are forgotten, never the newest (the
+    kill -9 test once saw a redelivery of a just-landed event accepted after a restart)."""
+    generator = EventGenerator(6)
+    run_stream(GeneratorSource(generator, rate=0, limit=4000, max_batch=1000), cfg)
+    recent = landing.recent_event_ids(cfg, limit=2500)
+    assert len(recent) == 3000  # whole files, newest first, until the limit is reached
+    validator = Validator(lookback_seconds=None, seen_window=2500)
+    validator.remember(recent)
+    now = time.time()
+    newest = generator.emit(3999, 1, now - 1, now)
+    oldest_kept = generator.emit(1500, 1, now - 1, now)
+    assert [d.reason for d in validator.validate(newest, now=now).dead] == ["duplicate_event_id"]
+    assert [d.reason for d in validator.validate(oldest_kept, now=now).dead] == [
+        "duplicate_event_id"
+    ]
+    forgotten = generator.emit(1000, 1, now - 1, now)  # beyond the window: accepted again
+    assert validator.validate(forgotten, now=now).accepted == 1
