@@ -56,16 +56,28 @@ PY
 # schema, a new image migrates it, and two processes never create the same tables at once.
 migrate_dagster_storage() {
     python3 - <<'PY'
-import os, subprocess, sys
+import os, subprocess, sys, time
 import psycopg
 
 env = os.environ
 LOCK = 0x616477  # "adw"
-with psycopg.connect(
-    host=env["DAGSTER_PG_HOST"], port=env.get("DAGSTER_PG_PORT", "5432"),
-    user=env["DAGSTER_PG_USER"], password=env["DAGSTER_PG_PASSWORD"],
-    dbname=env["DAGSTER_PG_DB"], autocommit=True,
-) as conn:
+# retried like wait_for_postgres: a container network's DNS can fail for a moment even
+# after Postgres answered once (seen with podman's aardvark-dns), and a restart policy is
+# not a given under every engine
+deadline = time.monotonic() + 180.0
+while True:
+    try:
+        conn = psycopg.connect(
+            host=env["DAGSTER_PG_HOST"], port=env.get("DAGSTER_PG_PORT", "5432"),
+            user=env["DAGSTER_PG_USER"], password=env["DAGSTER_PG_PASSWORD"],
+            dbname=env["DAGSTER_PG_DB"], autocommit=True, connect_timeout=5,
+        )
+        break
+    except psycopg.OperationalError as exc:
+        if time.monotonic() > deadline:
+            sys.exit(f"dagster PostgreSQL not reachable after 180 s: {exc}".strip())
+        time.sleep(1)
+with conn:
     conn.execute("select pg_advisory_lock(%s)", (LOCK,))
     done = subprocess.run(["dagster", "instance", "migrate"], capture_output=True, text=True)
     conn.execute("select pg_advisory_unlock(%s)", (LOCK,))
@@ -77,10 +89,19 @@ PY
 # Number of orders in the source, 0 when the tables are absent or empty.
 source_orders() {
     python3 - <<'PY'
-import os
+import os, sys, time
 import psycopg
 
-with psycopg.connect(os.environ["ADW_SOURCE_DSN"]) as conn:
+deadline = time.monotonic() + 180.0  # retried as in migrate_dagster_storage
+while True:
+    try:
+        conn = psycopg.connect(os.environ["ADW_SOURCE_DSN"], connect_timeout=5)
+        break
+    except psycopg.OperationalError as exc:
+        if time.monotonic() > deadline:
+            sys.exit(f"source PostgreSQL not reachable after 180 s: {exc}".strip())
+        time.sleep(1)
+with conn:
     exists = conn.execute("select to_regclass('sales.salesorderheader')").fetchone()[0]
     n = conn.execute("select count(*) from sales.salesorderheader").fetchone()[0] if exists else 0
 print(n)
