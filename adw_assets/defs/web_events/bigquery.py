@@ -14,9 +14,8 @@ import dagster as dg
 
 from adw_assets.defs.replication.bigquery import RESOURCE_KEY, AdwBigQueryResource
 from adw_assets.defs.web_events.assets import WEB_EVENTS_KEY, web_events_spec
-from adw_assets.defs.web_events.checks import DEAD_LETTER_CHECK
-from adw_assets.defs.web_events.sensors import REFRESH_SELECTION
-from adw_assets.lib.dagster_home import WAREHOUSE_TAG
+from adw_assets.defs.web_events.checks import DEAD_LETTER_CHECK, dead_letter_result
+from adw_assets.defs.web_events.sensors import REFRESH_SELECTION, refresh_request
 from adw_assets.lib.events.bigquery_sink import TABLE, events_dataset
 from adw_assets.lib.events.config import events_config
 from adw_assets.lib.events.status import landing_status
@@ -72,13 +71,7 @@ def web_events_bigquery_sensor(
             "last_modified": dg.MetadataValue.timestamp(newest),
         },
     )
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(run_key=f"web-events-{newest!r}", tags={WAREHOUSE_TAG: "write"})
-        ],
-        asset_events=[materialization],
-        cursor=repr(newest),
-    )
+    return refresh_request(newest, materialization)
 
 
 @dg.asset_check(
@@ -96,20 +89,7 @@ def dead_letter_ratio_below_threshold_bigquery(
     with bigquery.get_client() as client:
         facts = bq.table_facts(client, events_dataset(), TABLE)
     accepted = (facts.rows + facts.streaming_rows) if facts else 0
-    total = accepted + dead.dead_letters
-    ratio = dead.dead_letters / total if total else 0.0
-    return dg.AssetCheckResult(
-        passed=ratio <= cfg.max_dead_letter_ratio,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=f"dead-letter ratio {ratio:.4f} (threshold {cfg.max_dead_letter_ratio})",
-        metadata={
-            "dead_letter_ratio": ratio,
-            "threshold": cfg.max_dead_letter_ratio,
-            "accepted_events": accepted,
-            "dead_letters": dead.dead_letters,
-            "dead_letters_by_reason": dg.MetadataValue.json(dead.dead_by_reason),
-        },
-    )
+    return dead_letter_result(accepted, dead, cfg.max_dead_letter_ratio)
 
 
 def bigquery_web_events_defs() -> dg.Definitions:

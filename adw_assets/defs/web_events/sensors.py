@@ -44,6 +44,12 @@ def web_events_landed_sensor(context: dg.SensorEvaluationContext) -> dg.SensorRe
             "newest_batch_at": dg.MetadataValue.timestamp(newest),
         },
     )
+    return refresh_request(newest, materialization)
+
+
+def refresh_request(newest: float, materialization: dg.AssetMaterialization) -> dg.SensorResult:
+    """Record ``materialization`` and request the refresh run, keyed and cursored by the
+    newest change seen (``newest``, any warehouse)."""
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(run_key=f"web-events-{newest!r}", tags={WAREHOUSE_TAG: "write"})
