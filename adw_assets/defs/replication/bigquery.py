@@ -18,17 +18,8 @@ import psycopg
 from dagster_gcp import BigQueryResource
 from google.cloud import bigquery
 
-from adw_assets.defs.replication.assets import replicated_key
-from adw_assets.defs.replication.checks import (
-    PRIMARY_KEY,
-    ROW_COUNT,
-    Warehouse,
-    check_specs,
-    primary_key_result,
-    row_count_result,
-)
+from adw_assets.defs.replication.checks import Warehouse, check_specs, selected_results
 from adw_assets.defs.replication.resources import ReplicationResource
-from adw_assets.lib.source.catalog import TABLES
 from adw_assets.lib.warehouse import bigquery as bq
 from adw_assets.settings import get_settings
 
@@ -91,7 +82,6 @@ def bigquery_warehouse(client: bigquery.Client) -> Warehouse:
 
 def build_bigquery_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
     """The replication checks (same names as on DuckDB), as BigQuery queries."""
-    by_key = {replicated_key(prefix, t.schema, t.name): t for t in TABLES}
 
     @dg.multi_asset_check(name="replication_checks", specs=check_specs(prefix), can_subset=True)
     def replication_checks(
@@ -101,12 +91,7 @@ def build_bigquery_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         with bigquery.get_client() as client, psycopg.connect(replication.source_dsn()) as conn:
-            wh = bigquery_warehouse(client)
-            for key, t in by_key.items():
-                if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:
-                    yield row_count_result(wh, conn, prefix, t, key)
-                if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
-                    yield primary_key_result(wh, prefix, t, key)
+            yield from selected_results(bigquery_warehouse(client), conn, prefix, selected)
 
     return replication_checks
 

@@ -117,8 +117,6 @@ def primary_key_result(wh: Warehouse, prefix: str, t: SourceTable, key):
 
 
 def build_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
-    by_key = {replicated_key(prefix, t.schema, t.name): t for t in TABLES}
-
     @dg.multi_asset_check(name="replication_checks", specs=check_specs(prefix), can_subset=True)
     def replication_checks(
         context: dg.AssetCheckExecutionContext, replication: ReplicationResource
@@ -128,11 +126,17 @@ def build_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
             replication.warehouse(read_only=True) as con,
             psycopg.connect(replication.source_dsn()) as conn,
         ):
-            wh = duckdb_warehouse(con)
-            for key, t in by_key.items():
-                if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:
-                    yield row_count_result(wh, conn, prefix, t, key)
-                if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
-                    yield primary_key_result(wh, prefix, t, key)
+            yield from selected_results(duckdb_warehouse(con), conn, prefix, selected)
 
     return replication_checks
+
+
+def selected_results(wh, conn, prefix: str, selected) -> Iterator[dg.AssetCheckResult]:
+    """The results of the ``selected`` checks, over any warehouse (``wh``) and the source
+    (``conn``)."""
+    for t in TABLES:
+        key = replicated_key(prefix, t.schema, t.name)
+        if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:
+            yield row_count_result(wh, conn, prefix, t, key)
+        if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
+            yield primary_key_result(wh, prefix, t, key)
