@@ -20,34 +20,46 @@ WORKSPACE=/opt/dagster/workspace.yaml
 
 log() { echo "adw-entrypoint: $*" >&2; }
 
-# Wait until PostgreSQL accepts connections: `source` (ADW_SOURCE_DSN) or `dagster`
-# (DAGSTER_PG_*). Services may start before Postgres is ready (podman < 4.6 ignores
-# `condition: service_healthy`), so each one waits itself.
-wait_for_postgres() {
-    python3 - "$1" <<'PY'
+# Python prelude of the snippets below: connect(which, **options) to `source`
+# (ADW_SOURCE_DSN) or `dagster` (DAGSTER_PG_*), retried for 180 s, then exit non-zero (the
+# restart policy tries again). Services may start before Postgres is ready (podman < 4.6
+# ignores `condition: service_healthy`), and a container network's DNS can fail for a moment
+# even after Postgres answered once (seen with podman's aardvark-dns).
+PG_CONNECT='
 import os, sys, time
 import psycopg
 
-which = sys.argv[1]
-if which == "source":
-    kwargs = {"conninfo": os.environ["ADW_SOURCE_DSN"]}
-else:
+
+def connect(which, **options):
     env = os.environ
-    kwargs = {
-        "host": env["DAGSTER_PG_HOST"], "port": env.get("DAGSTER_PG_PORT", "5432"),
-        "user": env["DAGSTER_PG_USER"], "password": env["DAGSTER_PG_PASSWORD"],
-        "dbname": env["DAGSTER_PG_DB"],
-    }
-timeout = 180.0  # then exit non-zero: the restart policy tries again
-deadline = time.monotonic() + timeout
-while True:
-    try:
-        psycopg.connect(connect_timeout=5, **kwargs).close()
-        break
-    except psycopg.OperationalError as exc:
-        if time.monotonic() > deadline:
-            sys.exit(f"{which} PostgreSQL not reachable after {timeout:.0f} s: {exc}".strip())
-        time.sleep(1)
+    if which == "source":
+        kwargs = {"conninfo": env["ADW_SOURCE_DSN"]}
+    else:
+        kwargs = {
+            "host": env["DAGSTER_PG_HOST"], "port": env.get("DAGSTER_PG_PORT", "5432"),
+            "user": env["DAGSTER_PG_USER"], "password": env["DAGSTER_PG_PASSWORD"],
+            "dbname": env["DAGSTER_PG_DB"],
+        }
+    timeout = 180.0
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(connect_timeout=5, **kwargs, **options)
+        except psycopg.OperationalError as exc:
+            if time.monotonic() > deadline:
+                sys.exit(f"{which} PostgreSQL not reachable after {timeout:.0f} s: {exc}".strip())
+            time.sleep(1)
+'
+
+# Run the Python on stdin after PG_CONNECT, with the given arguments.
+pg_python() {
+    { printf '%s\n' "$PG_CONNECT"; cat; } | python3 - "$@"
+}
+
+# Wait until PostgreSQL (`source` or `dagster`) accepts connections.
+wait_for_postgres() {
+    pg_python "$1" <<'PY'
+connect(sys.argv[1]).close()
 PY
 }
 
@@ -55,29 +67,11 @@ PY
 # advisory lock. Every Dagster service does it before it starts: the first one creates the
 # schema, a new image migrates it, and two processes never create the same tables at once.
 migrate_dagster_storage() {
-    python3 - <<'PY'
-import os, subprocess, sys, time
-import psycopg
+    pg_python <<'PY'
+import subprocess
 
-env = os.environ
 LOCK = 0x616477  # "adw"
-# retried like wait_for_postgres: a container network's DNS can fail for a moment even
-# after Postgres answered once (seen with podman's aardvark-dns), and a restart policy is
-# not a given under every engine
-deadline = time.monotonic() + 180.0
-while True:
-    try:
-        conn = psycopg.connect(
-            host=env["DAGSTER_PG_HOST"], port=env.get("DAGSTER_PG_PORT", "5432"),
-            user=env["DAGSTER_PG_USER"], password=env["DAGSTER_PG_PASSWORD"],
-            dbname=env["DAGSTER_PG_DB"], autocommit=True, connect_timeout=5,
-        )
-        break
-    except psycopg.OperationalError as exc:
-        if time.monotonic() > deadline:
-            sys.exit(f"dagster PostgreSQL not reachable after 180 s: {exc}".strip())
-        time.sleep(1)
-with conn:
+with connect("dagster", autocommit=True) as conn:
     conn.execute("select pg_advisory_lock(%s)", (LOCK,))
     done = subprocess.run(["dagster", "instance", "migrate"], capture_output=True, text=True)
     conn.execute("select pg_advisory_unlock(%s)", (LOCK,))
@@ -88,20 +82,8 @@ PY
 
 # Number of orders in the source, 0 when the tables are absent or empty.
 source_orders() {
-    python3 - <<'PY'
-import os, sys, time
-import psycopg
-
-deadline = time.monotonic() + 180.0  # retried as in migrate_dagster_storage
-while True:
-    try:
-        conn = psycopg.connect(os.environ["ADW_SOURCE_DSN"], connect_timeout=5)
-        break
-    except psycopg.OperationalError as exc:
-        if time.monotonic() > deadline:
-            sys.exit(f"source PostgreSQL not reachable after 180 s: {exc}".strip())
-        time.sleep(1)
-with conn:
+    pg_python <<'PY'
+with connect("source") as conn:
     exists = conn.execute("select to_regclass('sales.salesorderheader')").fetchone()[0]
     n = conn.execute("select count(*) from sales.salesorderheader").fetchone()[0] if exists else 0
 print(n)
