@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.support.processes import stop
 
 VENV_BQ = REPO_ROOT / ".venv-bq"
 EMULATOR_MAIN = Path(__file__).with_name("emulator_main.py")
@@ -78,12 +79,7 @@ def bq_emulator(tmp_path_factory) -> str:
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
         log.close()
 
 

@@ -68,15 +68,6 @@ def start_dashboard(home: Path, port: int, log: Path) -> subprocess.Popen:
     raise AssertionError(f"adw dashboard did not answer in 90 s:\n{log.read_text()}")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 _STATE_JS = """
 const app = document.querySelector('[data-testid="stApp"]');
 const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];

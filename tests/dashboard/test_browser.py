@@ -23,6 +23,7 @@ from tests.dashboard import browser as b
 from tests.dashboard.conftest import hold_warehouse
 from tests.dashboard.expected import Expected, compact_money, money
 from tests.dashboard.fixture_marts import build_marts
+from tests.support.processes import stop
 
 pytestmark = pytest.mark.browser
 
@@ -41,7 +42,7 @@ def site(tmp_path_factory):
         yield home, browser
     finally:
         browser.close()
-        b.stop(proc)
+        stop(proc)
 
 
 def test_first_start_exports_a_snapshot(site):

@@ -26,6 +26,7 @@ from adw_assets.lib.source.server import _dsn_with_user, _with_database, ensure_
 from adw_assets.settings import REPLICATION_ROLE
 from tests.dashboard import browser as b
 from tests.dashboard.expected import Expected, compact_money, money
+from tests.support.processes import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -74,7 +75,7 @@ def real_site(pg_cluster, tmp_path_factory):
         yield home, env, page
     finally:
         page.close()
-        b.stop(proc)
+        stop(proc)
         with psycopg.connect(pg_cluster, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
