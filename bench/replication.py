@@ -270,7 +270,7 @@ def main() -> None:
     from adw_assets.lib.source.catalog import TABLES
     from adw_assets.lib.source.load import load_directory
     from adw_assets.lib.source.seed import seed_database
-    from adw_assets.lib.source.server import _dsn_with_user, _with_database, ensure_schema
+    from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
     from adw_assets.settings import REPLICATION_ROLE
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="adw-bench-"))
@@ -284,9 +284,9 @@ def main() -> None:
         with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
             conn.execute(f"drop database if exists {name}")
             conn.execute(f"create database {name}")
-        owner = _with_database(server.get_uri("postgres"), name)
+        owner = with_database(server.get_uri("postgres"), name)
         ensure_schema(owner)
-        return owner, _dsn_with_user(owner, REPLICATION_ROLE)
+        return owner, dsn_with_user(owner, REPLICATION_ROLE)
 
     owner, repl = database("bench1")
     if (REAL_DATA / "sales.salesorderheader.csv").exists():

@@ -58,7 +58,7 @@ def main() -> None:
     import pgserver
     import psycopg
 
-    from adw_assets.lib.source.server import _with_database
+    from adw_assets.lib.source.server import with_database
 
     with tempfile.TemporaryDirectory(prefix="adw-bench-") as tmp:
         server = pgserver.get_server(tmp, cleanup_mode="stop")
@@ -74,7 +74,7 @@ def main() -> None:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'create database "{name}"')
             out = subprocess.run(
-                [sys.executable, __file__, "--child", _with_database(admin, name), str(scale)],
+                [sys.executable, __file__, "--child", with_database(admin, name), str(scale)],
                 capture_output=True,
                 text=True,
                 check=True,

@@ -57,10 +57,10 @@ def pg_cluster() -> str:
     shutil.rmtree(pgdata, ignore_errors=True)
 
 
-def _with_database(dsn: str, database: str) -> str:
-    from adw_assets.lib.source.server import _with_database
+def with_database(dsn: str, database: str) -> str:
+    from adw_assets.lib.source.server import with_database
 
-    return _with_database(dsn, database)
+    return with_database(dsn, database)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def empty_db(pg_cluster) -> str:
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    yield _with_database(pg_cluster, name)
+    yield with_database(pg_cluster, name)
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{name}" with (force)')
 
@@ -80,12 +80,12 @@ def source_db(empty_db, monkeypatch) -> str:
 
     ADW_SOURCE_DSN and ADW_REPLICATION_DSN point at it, so adw uses it and starts no server.
     """
-    from adw_assets.lib.source.server import _dsn_with_user, ensure_schema
+    from adw_assets.lib.source.server import dsn_with_user, ensure_schema
     from adw_assets.settings import REPLICATION_ROLE, get_settings
 
     ensure_schema(empty_db)
     monkeypatch.setenv("ADW_SOURCE_DSN", empty_db)
-    monkeypatch.setenv("ADW_REPLICATION_DSN", _dsn_with_user(empty_db, REPLICATION_ROLE))
+    monkeypatch.setenv("ADW_REPLICATION_DSN", dsn_with_user(empty_db, REPLICATION_ROLE))
     get_settings.cache_clear()
     return empty_db
 

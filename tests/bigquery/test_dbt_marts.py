@@ -26,7 +26,7 @@ from adw_assets.lib.events.sources import FileSource
 from adw_assets.lib.events.stream import run_stream
 from adw_assets.lib.replication import replicate_from_settings
 from adw_assets.lib.source.seed import seed_database
-from adw_assets.lib.source.server import _dsn_with_user
+from adw_assets.lib.source.server import dsn_with_user
 from adw_assets.lib.warehouse import bigquery as bq
 from adw_assets.settings import REPLICATION_ROLE, Settings, get_settings
 from tests.bigquery.conftest import VENV_BQ, bigquery_env, new_project
@@ -121,7 +121,7 @@ def warehouses(pg_cluster, bq_emulator, tmp_path_factory):
         seed_database(dsn, scale=0.01, seed=21, progress=lambda _m: None)
         source = {
             "ADW_SOURCE_DSN": dsn,
-            "ADW_REPLICATION_DSN": _dsn_with_user(dsn, REPLICATION_ROLE),
+            "ADW_REPLICATION_DSN": dsn_with_user(dsn, REPLICATION_ROLE),
         }
         duck = settings_for(root / "duck", **source)
         bq_settings = settings_for(

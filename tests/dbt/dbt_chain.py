@@ -17,7 +17,7 @@ import pytest
 
 from adw_assets.lib.dbt import run_dbt
 from adw_assets.lib.replication import replicate
-from adw_assets.lib.source.server import _with_database, ensure_schema
+from adw_assets.lib.source.server import ensure_schema, with_database
 from adw_assets.settings import Settings, get_settings
 
 
@@ -80,7 +80,7 @@ def module_database(pg_cluster: str) -> Iterator[str]:
     name = f"m_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    dsn = _with_database(pg_cluster, name)
+    dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
     try:
         yield dsn

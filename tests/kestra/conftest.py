@@ -37,7 +37,7 @@ def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
 def live_dagster(pg_cluster, tmp_path_factory):
     from adw_assets.lib.dagster_home import DAGSTER_YAML
     from adw_assets.lib.source.seed import seed_database
-    from adw_assets.lib.source.server import _dsn_with_user, _with_database, ensure_schema
+    from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
     from adw_assets.settings import REPLICATION_ROLE
 
     home = tmp_path_factory.mktemp("live") / "adw"
@@ -46,7 +46,7 @@ def live_dagster(pg_cluster, tmp_path_factory):
     name = f"live_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    dsn = _with_database(pg_cluster, name)
+    dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
     seed_database(dsn, scale=0.01, seed=3)
 
@@ -55,7 +55,7 @@ def live_dagster(pg_cluster, tmp_path_factory):
     env.update(
         ADW_HOME=str(home),
         ADW_SOURCE_DSN=dsn,
-        ADW_REPLICATION_DSN=_dsn_with_user(dsn, REPLICATION_ROLE),
+        ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
         DAGSTER_HOME=str(home / "dagster"),
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )

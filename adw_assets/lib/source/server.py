@@ -40,13 +40,13 @@ def _postmaster_info(settings: Settings):
     return None
 
 
-def _dsn_with_user(dsn: str, user: str) -> str:
+def dsn_with_user(dsn: str, user: str) -> str:
     parts = urllib.parse.urlsplit(dsn)
     host = parts.netloc.split("@", 1)[-1]
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}@{host}"))
 
 
-def _with_database(uri: str, database: str) -> str:
+def with_database(uri: str, database: str) -> str:
     parts = urllib.parse.urlsplit(uri)
     return urllib.parse.urlunsplit(parts._replace(path=f"/{database}"))
 
@@ -68,14 +68,14 @@ def start_embedded(settings: Settings) -> str:
         base = server.get_uri()
     else:
         base = info.get_uri()
-    admin_dsn = _with_database(base, "postgres")
+    admin_dsn = with_database(base, "postgres")
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         exists = conn.execute(
             "select 1 from pg_database where datname = %s", (SOURCE_DATABASE,)
         ).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(SOURCE_DATABASE)))
-    dsn = _with_database(base, SOURCE_DATABASE)
+    dsn = with_database(base, SOURCE_DATABASE)
     ensure_schema(dsn)
     return dsn
 
@@ -100,7 +100,7 @@ def source_dsn(settings: Settings, start: bool = True) -> str:
     info = _postmaster_info(settings)
     if info is None:
         raise SourceError("The embedded PostgreSQL is not running; run `adw source start`.")
-    return _with_database(info.get_uri(), SOURCE_DATABASE)
+    return with_database(info.get_uri(), SOURCE_DATABASE)
 
 
 def replication_dsn(settings: Settings, start: bool = True) -> str:
@@ -109,7 +109,7 @@ def replication_dsn(settings: Settings, start: bool = True) -> str:
         return settings.replication_dsn
     dsn = source_dsn(settings, start=start)
     if settings.embedded:
-        return _dsn_with_user(dsn, REPLICATION_ROLE)
+        return dsn_with_user(dsn, REPLICATION_ROLE)
     return dsn
 
 
@@ -180,7 +180,7 @@ def status(settings: Settings) -> SourceStatus:
         info = _postmaster_info(settings)
         if info is None:
             return SourceStatus(embedded=True, running=False, dsn=None)
-        dsn = _with_database(info.get_uri(), SOURCE_DATABASE)
+        dsn = with_database(info.get_uri(), SOURCE_DATABASE)
         return SourceStatus(True, True, dsn, pid=info.pid, tables=table_counts(dsn))
     try:
         return SourceStatus(

@@ -94,6 +94,25 @@ def _attach(path: Path, read_only: bool, config: dict[str, str], row_group_size:
     return con
 
 
+class NoWarehouseError(AdwError):
+    """The DuckDB file does not exist yet."""
+
+
+def connect_to_read(path: Path | str, *, timeout: float = DEFAULT_LOCK_TIMEOUT):
+    """Open the warehouse to read, waiting while another process writes it; in the process
+    that already holds it read-write (right after an in-process build), a second connection
+    of that kind."""
+    path = Path(path)
+    if not path.exists():
+        raise NoWarehouseError(
+            f"no warehouse at {path} yet: run `adw up` (or `adw replicate` then `adw build`)."
+        )
+    try:
+        return connect(path, read_only=True, timeout=timeout)
+    except duckdb.ConnectionException:
+        return duckdb.connect(str(path))
+
+
 @contextmanager
 def connection(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
     """:func:`connect` as a context manager that closes the connection."""

@@ -21,10 +21,10 @@ SCALE = 0.02
 TODAY = date(2026, 1, 15)
 
 
-def _with_database(dsn: str, database: str) -> str:
-    from adw_assets.lib.source.server import _with_database
+def with_database(dsn: str, database: str) -> str:
+    from adw_assets.lib.source.server import with_database
 
-    return _with_database(dsn, database)
+    return with_database(dsn, database)
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ def seeded_template(pg_cluster) -> str:
     name = f"tpl_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    dsn = _with_database(pg_cluster, name)
+    dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
     seed_database(dsn, scale=SCALE, seed=7, today=TODAY, progress=lambda _msg: None)
     yield name
@@ -50,15 +50,15 @@ def replica_source(pg_cluster, seeded_template, monkeypatch) -> str:
 
     Returns the owner's DSN (to change the source); the engine reads as ``adw_replicator``.
     """
-    from adw_assets.lib.source.server import _dsn_with_user
+    from adw_assets.lib.source.server import dsn_with_user
     from adw_assets.settings import REPLICATION_ROLE, get_settings
 
     name = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}" template "{seeded_template}"')
-    dsn = _with_database(pg_cluster, name)
+    dsn = with_database(pg_cluster, name)
     monkeypatch.setenv("ADW_SOURCE_DSN", dsn)
-    monkeypatch.setenv("ADW_REPLICATION_DSN", _dsn_with_user(dsn, REPLICATION_ROLE))
+    monkeypatch.setenv("ADW_REPLICATION_DSN", dsn_with_user(dsn, REPLICATION_ROLE))
     get_settings.cache_clear()
     yield dsn
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
@@ -66,10 +66,10 @@ def replica_source(pg_cluster, seeded_template, monkeypatch) -> str:
 
 
 def replication_dsn(dsn: str) -> str:
-    from adw_assets.lib.source.server import _dsn_with_user
+    from adw_assets.lib.source.server import dsn_with_user
     from adw_assets.settings import REPLICATION_ROLE
 
-    return _dsn_with_user(dsn, REPLICATION_ROLE)
+    return dsn_with_user(dsn, REPLICATION_ROLE)
 
 
 def mismatches(dsn: str, path: Path, prefix: str = "raw_", tables=TABLES) -> dict[str, tuple]:

@@ -129,9 +129,9 @@ def login_role(replica_source):
         f"grant usage on schema person, production, sales to {role}",
         f"grant select on all tables in schema person, production, sales to {role}",
     )
-    from adw_assets.lib.source.server import _dsn_with_user
+    from adw_assets.lib.source.server import dsn_with_user
 
-    yield role, _dsn_with_user(replica_source, role)
+    yield role, dsn_with_user(replica_source, role)
     execute(replica_source, f"drop owned by {role}")
     with psycopg.connect(replica_source, autocommit=True) as conn:
         conn.execute(

@@ -113,7 +113,7 @@ def declared_foreign_keys(dsn: str) -> int:
 @pytest.fixture
 def make_db(pg_cluster):
     """Create extra empty databases with the source DDL; dropped after the test."""
-    from adw_assets.lib.source.server import _with_database, ensure_schema
+    from adw_assets.lib.source.server import ensure_schema, with_database
 
     made: list[str] = []
 
@@ -122,7 +122,7 @@ def make_db(pg_cluster):
         with psycopg.connect(pg_cluster, autocommit=True) as conn:
             conn.execute(f'create database "{name}"')
         made.append(name)
-        dsn = _with_database(pg_cluster, name)
+        dsn = with_database(pg_cluster, name)
         ensure_schema(dsn)
         return dsn
 
@@ -136,12 +136,12 @@ def make_db(pg_cluster):
 def seeded_dsn(pg_cluster) -> str:
     """A database seeded once at scale 0.1 (seed 42, TODAY). Tests must only read it."""
     from adw_assets.lib.source.seed import seed_database
-    from adw_assets.lib.source.server import _with_database
+    from adw_assets.lib.source.server import with_database
 
     name = f"seeded_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    dsn = _with_database(pg_cluster, name)
+    dsn = with_database(pg_cluster, name)
     seed_database(dsn, scale=0.1, seed=42, today=TODAY, progress=lambda _: None)
     yield dsn
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
@@ -153,12 +153,12 @@ def exported_dir(pg_cluster, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """A small seed (scale 0.01) written out as ``<schema>.<table>.csv`` files with a header,
     in the format of the real data set; with the checksums of the database it came from."""
     from adw_assets.lib.source.seed import seed_database
-    from adw_assets.lib.source.server import _with_database
+    from adw_assets.lib.source.server import with_database
 
     name = f"export_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-    dsn = _with_database(pg_cluster, name)
+    dsn = with_database(pg_cluster, name)
     seed_database(dsn, scale=0.01, seed=7, today=TODAY, progress=lambda _: None)
     folder = tmp_path_factory.mktemp("export")
     with psycopg.connect(dsn) as conn:
