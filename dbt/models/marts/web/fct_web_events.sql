@@ -14,7 +14,6 @@
         on_schema_change='append_new_columns',
         partition_by=adw_partition_by('event_date', 'day'),
         cluster_by=adw_cluster_by(['event_id']),
-        meta={'dagster': {'group': 'web_events'}},
     )
 }}
 

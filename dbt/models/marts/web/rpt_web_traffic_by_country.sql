@@ -2,8 +2,6 @@
   Web traffic and sales by country: one row per country that has web traffic or sales.
   Sales figures come from fct_orders by ship-to country (dim_addresses).
 -#}
-{{ config(meta={'dagster': {'group': 'web_events'}}) }}
-
 with
 
 events as (

@@ -1,6 +1,4 @@
 {#- Live web traffic: one row per event date and country (the dashboard's web panel). -#}
-{{ config(meta={'dagster': {'group': 'web_events'}}) }}
-
 with
 
 events as (

@@ -3,8 +3,6 @@
   between daily traffic (sessions, page views) and daily web order value. Null until a
   country has at least `min_days` days of traffic (or when a series is constant).
 -#}
-{{ config(meta={'dagster': {'group': 'web_events'}}) }}
-
 {%- set min_days = 3 %}
 
 with
