@@ -1,20 +1,33 @@
-"""The adw code location: merges the domains under ``adw_assets/defs``.
+"""The adw code location: one set of definitions in every environment.
 
-Each domain package exposes ``defs`` built from its own assets/checks/jobs modules; this
-file only merges them and applies project-wide rules.
+Each domain under ``adw_assets/defs`` builds its definitions from the settings; only the
+resources differ between environments (the warehouse: DuckDB or BigQuery; the replicator:
+embedded or Airbyte), never the assets, checks, jobs, sensors or schedules. This file only
+merges the domains.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from adw_assets.defs import dashboard, dbt, orchestration, replication, source, web_events
-
-defs = dg.Definitions.merge(
-    source.defs,
-    replication.defs,
-    dbt.defs,
-    web_events.defs,
-    dashboard.defs,
-    orchestration.defs,
+from adw_assets.defs import (
+    dashboard,
+    dbt,
+    orchestration,
+    replication,
+    source,
+    warehouse,
+    web_events,
 )
+from adw_assets.settings import Settings, get_settings
+
+DOMAINS = (warehouse, source, replication, dbt, web_events, dashboard, orchestration)
+
+
+def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+    """The code location for these settings (default: the ``ADW_*`` environment)."""
+    settings = settings or get_settings()
+    return dg.Definitions.merge(*(domain.build_defs(settings) for domain in DOMAINS))
+
+
+defs = build_definitions()

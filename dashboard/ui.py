@@ -11,7 +11,6 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pandas as pd
 import streamlit as st
@@ -123,27 +122,14 @@ def guard(what: str = "this page") -> Iterator[None]:
 def _num(value: object) -> float | None:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
-    if isinstance(value, Decimal):
-        return float(value)
     return float(value)  # type: ignore[arg-type]
 
 
 def fmt(value: object, kind: str) -> str:
-    """Exact format for tables and tooltips: $1,234,567.89 / 1,234 / 12.3% / 0.87."""
+    """Exact format for tables and tooltips (the semantic model's formats)."""
     if kind == "time":
         return "—" if value is None or value is pd.NaT else ago(pd.Timestamp(value))
-    v = _num(value)
-    if v is None:
-        return "—"
-    if kind == "currency":
-        return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
-    if kind == "int":
-        return f"{round(v):,}"
-    if kind == "percent":
-        return f"{v:.1%}"
-    if kind == "corr":
-        return f"{v:.2f}"
-    return f"{v:,.1f}"
+    return semantic.format_value(None if _num(value) is None else value, kind)
 
 
 def compact(value: object, kind: str) -> str:

@@ -3,30 +3,16 @@
 Every number on the dashboard is a *measure* (an aggregate over the columns of one mart) cut
 by *dimensions* of that mart. Pages never write SQL: they ask :func:`compile_query` (through
 the dashboard's data layer) for measures by dimensions, so a metric means the same thing on
-every page. The marts are the public interface of the dbt project (issues 4 and 5); the
-``live_events`` relation is the deduplicated landing zone the live panel reads.
+every page. The relations are the marts of the dbt exposure ``dashboard`` (their columns are
+declared in dbt, see ``adw_assets/lib/serving.py``); the ``live_events`` relation is the
+deduplicated landing zone the live panel reads.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Mart:
-    name: str
-    schema: str
-    """DuckDB schema (dbt schema) of the mart in the warehouse; the asset key is [schema, name]."""
-    columns: tuple[str, ...]
-    """The public columns the dashboard relies on (issue 4 / issue 5)."""
-    grain: str
-    needed_by: str
-    """What to run when the mart is missing."""
-
-    @property
-    def asset_key(self) -> list[str]:
-        return [self.schema, self.name]
 
 
 @dataclass(frozen=True)
@@ -56,42 +42,6 @@ class Chart:
     by: tuple[str, ...]
     measures: tuple[str, ...]
 
-
-_BUILD = "run `adw up` (or `adw build`) first"
-_WEB = "run `adw events stream` (or `adw events generate`) and `adw build`, or `adw up`"
-
-MARTS: dict[str, Mart] = {
-    m.name: m
-    for m in (
-        Mart("rpt_sales_by_product_category", "marts",
-             ("category_name", "subcategory_name", "order_count", "units_sold", "revenue"),
-             "one row per category and subcategory", _BUILD),
-        Mart("rpt_customer_acquisition", "marts",
-             ("month_start", "new_customers", "active_customers", "orders", "revenue",
-              "avg_order_value", "avg_spend_per_customer"),
-             "one row per calendar month", _BUILD),
-        Mart("rpt_order_status", "marts",
-             ("status_code", "status_name", "order_count", "online_order_count", "total_due",
-              "is_open"),
-             "one row per order status", _BUILD),
-        Mart("rpt_sales_by_geography", "marts",
-             ("country_name", "state_province_name", "city", "order_count", "customer_count",
-              "total_due"),
-             "one row per ship-to country, state/province and city", _BUILD),
-        Mart("rpt_web_traffic_by_country", "marts",
-             ("country_name", "sessions", "page_views", "avg_duration_seconds", "web_orders",
-              "web_order_value", "sales_order_count", "sales_total_due"),
-             "one row per country", _WEB),
-        Mart("rpt_web_traffic_daily", "marts",
-             ("event_date", "country_name", "sessions", "page_views", "web_orders",
-              "web_order_value"),
-             "one row per event date and country", _WEB),
-        Mart("rpt_web_traffic_order_value_correlation", "marts",
-             ("country_name", "days", "sessions_order_value_correlation",
-              "page_views_order_value_correlation"),
-             "one row per country: Pearson correlation over days", _WEB),
-    )
-}  # fmt: skip
 
 LIVE_EVENTS = "live_events"
 """In-memory relation of the live panel: landing-zone events deduplicated on event_id, with
@@ -348,6 +298,22 @@ def chart_query(
     return compile_query(c.measures, c.by, where, **kwargs)  # type: ignore[arg-type]
 
 
-def required_columns(relation: str) -> tuple[str, ...]:
-    """Columns of ``relation`` the dashboard reads (checked before a page queries it)."""
-    return MARTS[relation].columns if relation in MARTS else ()
+def format_value(value: object, fmt: str) -> str:
+    """A measure's value as people read it: $1,234,567.89 / 1,234 / 12.3% / 0.87 / 1,234.5."""
+    if value is None or isinstance(value, str):
+        return "—" if value is None else value
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "—"
+    if fmt == "currency":
+        return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+    if fmt == "int":
+        return f"{round(v):,}"
+    if fmt == "percent":
+        return f"{v:.1%}"
+    if fmt == "corr":
+        return f"{v:.2f}"
+    return f"{v:,.1f}"

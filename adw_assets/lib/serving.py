@@ -1,10 +1,12 @@
-"""The serving layer: the ``rpt_*`` marts as Parquet files that the dashboard reads.
+"""The serving layer: the marts the dashboard reads, as Parquet files.
 
 DuckDB lets one process write a database file, and while it does no other process can open
-the file at all. So the dashboard never opens the warehouse: right after a build,
-:func:`export_snapshot` copies every ``rpt_*`` mart to ``$ADW_HOME/serving/<mart>.parquet``
-(temp file + rename, so a reader sees the old file or the new one, never half a file), and
-:class:`Snapshot` loads those files into an in-memory DuckDB, reloading a file when it changes.
+the file at all; BigQuery bills every query. So the dashboard never opens the warehouse: right
+after a build, the ``dashboard/snapshot`` asset calls :func:`export_snapshot`, which copies
+the marts of the dbt exposure ``dashboard`` (:func:`dashboard_marts`) to
+``$ADW_HOME/serving/<mart>.parquet`` (temp file + rename, so a reader sees the old file or the
+new one, never half a file), and :class:`Snapshot` loads those files into an in-memory DuckDB,
+reloading a file when it changes.
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from adw_assets.errors import AdwError
-from adw_assets.lib.semantic import MARTS
+from adw_assets.lib.warehouse.interface import Warehouse
 from adw_assets.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -40,42 +45,47 @@ def serving_dir(settings: Settings | None = None) -> Path:
     return (settings or get_settings()).home / "serving"
 
 
-def connect_warehouse(duckdb_path: Path, timeout: float = 60.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse to read, waiting (with backoff) while another process writes it."""
-    path = Path(duckdb_path)
-    if not path.exists():
-        raise SnapshotError(f"no warehouse at {path}: run `adw up` (or `adw build`) first.")
-    deadline = time.monotonic() + timeout
-    delay = 0.1
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=True)
-        except duckdb.ConnectionException:
-            # this process already holds it read-write (e.g. right after an in-process build)
-            return duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() + delay > deadline:
-                raise SnapshotError(
-                    f"cannot read the warehouse {path}: {exc}. Another process (a build or a "
-                    "replication) holds it; the snapshot is exported again when it ends, or run "
-                    "`adw build` then."
-                ) from exc
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+@dataclass(frozen=True)
+class Mart:
+    """A mart the dashboard reads, as the dbt project declares it (the ``dashboard`` exposure)."""
+
+    name: str
+    dataset: str
+    """Schema (DuckDB) or dataset (BigQuery) the mart is built in, for the current target."""
+    columns: tuple[str, ...]
+    """The columns dbt declares for it (its contract)."""
+    hint: str
+    """What to run when it is missing."""
 
 
-def _find_marts(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """``{mart: schema}`` of every ``rpt_*`` relation; the declared schema wins on a clash."""
-    rows = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_name like 'rpt\\_%' escape '\\' order by table_schema"
-    ).fetchall()
-    found: dict[str, str] = {}
-    for schema, name in rows:
-        declared = MARTS[name].schema if name in MARTS else "marts"
-        if name not in found or schema == declared:
-            found[name] = schema
-    return found
+DASHBOARD_EXPOSURE = "dashboard"
+_BUILD = "run `adw up` (or `adw build`) first"
+_WEB = "run `adw events stream` (or `adw events generate`) and `adw build`, or `adw up`"
+
+
+def dashboard_marts(manifest: Mapping[str, Any]) -> list[Mart]:
+    """The marts of the dbt exposure ``dashboard`` (dbt/models/marts/_marts__exposures.yml),
+    with their declared columns: the one list of what the dashboard reads."""
+    exposures = [e for e in manifest["exposures"].values() if e["name"] == DASHBOARD_EXPOSURE]
+    if not exposures:
+        raise SnapshotError(f"the dbt project declares no exposure {DASHBOARD_EXPOSURE!r}")
+    nodes = manifest["nodes"]
+
+    def reads_web_events(unique_id: str, seen: set[str]) -> bool:
+        if unique_id.startswith("source.") or unique_id in seen:
+            return unique_id.endswith(".web.events")
+        seen.add(unique_id)
+        parents = nodes.get(unique_id, {}).get("depends_on", {}).get("nodes", [])
+        return any(reads_web_events(p, seen) for p in parents)
+
+    marts = []
+    for unique_id in exposures[0]["depends_on"]["nodes"]:
+        node = nodes[unique_id]
+        web = reads_web_events(unique_id, set())
+        marts.append(
+            Mart(node["name"], node["schema"], tuple(node["columns"]), _WEB if web else _BUILD)
+        )
+    return marts
 
 
 def _atomic_write_json(path: Path, payload: dict) -> None:
@@ -84,47 +94,42 @@ def _atomic_write_json(path: Path, payload: dict) -> None:
     os.replace(tmp, path)
 
 
-def export_snapshot(
-    duckdb_path: Path | str, serving_dir: Path | str, timeout: float = 60.0
-) -> dict:
-    """Export every ``rpt_*`` mart of the warehouse to ``<serving_dir>/<mart>.parquet``.
+def export_snapshot(wh: Warehouse, marts: Sequence[Mart], serving_dir: Path | str) -> dict:
+    """Export each of ``marts`` from the warehouse to ``<serving_dir>/<mart>.parquet``.
 
-    Each file is written to a temp name then renamed over the old one (atomic on POSIX), and
-    files of marts no longer in the warehouse are removed. Returns the manifest:
-    ``{"exported_at", "warehouse", "marts": {name: {"schema", "rows", "columns", "file"}}}``.
+    Each file is written to a temp name then renamed over the old one (atomic on POSIX); a
+    mart not built yet is listed under ``missing``, and files of marts no longer declared are
+    removed. Returns the manifest, written last: ``{"exported_at", "warehouse", "seconds",
+    "marts": {name: {"dataset", "rows", "columns", "declared", "hint", "file"}}, "missing":
+    {name: hint}}``.
     """
     out = Path(serving_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    con = connect_warehouse(Path(duckdb_path), timeout)
-    marts: dict[str, dict] = {}
-    try:
-        for name, schema in sorted(_find_marts(con).items()):
-            target = out / f"{name}.parquet"
-            tmp = out / f".{name}.{uuid.uuid4().hex}.parquet.tmp"
-            relation = f'"{schema}"."{name}"'
-            quoted = str(tmp).replace("'", "''")
-            try:
-                con.execute(f"copy (select * from {relation}) to '{quoted}' (format parquet)")
-                os.replace(tmp, target)
-            finally:
-                tmp.unlink(missing_ok=True)
-            rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
-            columns = [r[0] for r in con.execute(f"describe {relation}").fetchall()]
-            marts[name] = {"schema": schema, "rows": rows, "columns": columns, "file": target.name}
-    finally:
-        con.close()
-    for stale in out.glob("rpt_*.parquet"):
-        if stale.stem not in marts:
+    exported: dict[str, dict] = {}
+    missing: dict[str, str] = {}
+    for mart in marts:
+        if not wh.exists(mart.dataset, mart.name):
+            missing[mart.name] = mart.hint
+            continue
+        target = out / f"{mart.name}.parquet"
+        rows, columns = wh.export_parquet(mart.dataset, mart.name, target)
+        exported[mart.name] = {
+            "dataset": mart.dataset, "rows": rows, "columns": columns,
+            "declared": list(mart.columns), "hint": mart.hint, "file": target.name,
+        }  # fmt: skip
+    for stale in out.glob("*.parquet"):
+        if stale.stem not in exported:
             stale.unlink(missing_ok=True)
     manifest = {
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "warehouse": str(duckdb_path),
+        "warehouse": wh.name,
         "seconds": round(time.perf_counter() - started, 3),
-        "marts": marts,
+        "marts": exported,
+        "missing": missing,
     }
     _atomic_write_json(out / MANIFEST, manifest)
-    log.info("snapshot: %d marts exported to %s", len(marts), out)
+    log.info("snapshot: %d marts exported to %s", len(exported), out)
     return manifest
 
 
@@ -152,7 +157,7 @@ class Snapshot:
 
     def refresh(self) -> None:
         with self._lock:
-            present = {p.stem: p for p in self.directory.glob("rpt_*.parquet") if p.name[0] != "."}
+            present = {p.stem: p for p in self.directory.glob("*.parquet") if p.name[0] != "."}
             for name in list(self._loaded):
                 if name not in present:
                     self._con.execute(f'drop table if exists "{name}"')
@@ -189,14 +194,16 @@ class Snapshot:
     def require(self, *marts: str) -> None:
         """Raise :class:`SnapshotError` naming what to run if a mart or column is missing."""
         tables = self.tables()
+        manifest = read_manifest(self.directory) or {}
         for mart in marts:
-            spec = MARTS[mart]
+            exported = (manifest.get("marts") or {}).get(mart, {})
             if mart not in tables:
+                hint = (manifest.get("missing") or {}).get(mart) or exported.get("hint") or _BUILD
                 raise SnapshotError(
                     f"The mart `{mart}` is not in the dashboard snapshot ({self.directory}): "
-                    f"{spec.needed_by}."
+                    f"{hint}."
                 )
-            missing = [c for c in spec.columns if c not in tables[mart]]
+            missing = [c for c in exported.get("declared", ()) if c not in tables[mart]]
             if missing:
                 raise SnapshotError(
                     f"The mart `{mart}` lacks the column(s) {', '.join(missing)}: "

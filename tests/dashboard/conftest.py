@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -86,3 +87,15 @@ def hold_warehouse(path: Path, seconds: float) -> subprocess.Popen:
     )
     assert proc.stdout.readline().strip() == "ready"
     return proc
+
+
+def export(warehouse: Path, out: Path, timeout: float = 60.0) -> dict:
+    """Export the snapshot as the dashboard/snapshot asset does: the marts of the dbt exposure
+    ``dashboard``, read through the warehouse interface."""
+    from adw_assets.lib.dbt import ensure_manifest
+    from adw_assets.lib.serving import dashboard_marts, export_snapshot
+    from adw_assets.lib.warehouse.interface import DuckDBWarehouse
+
+    marts = dashboard_marts(json.loads(ensure_manifest().read_text()))
+    with DuckDBWarehouse(warehouse, timeout=timeout) as wh:
+        return export_snapshot(wh, marts, out)

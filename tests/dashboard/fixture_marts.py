@@ -1,6 +1,7 @@
-"""A test fixture: a DuckDB warehouse holding the public ``rpt_*`` marts (issue 4 and 5 columns)
-with small, deterministic, made-up figures. Used until (and besides) the marts built by the real
-pipeline; the end-to-end browser test runs on the real ones.
+"""A test fixture: a DuckDB warehouse holding the marts of the dbt exposure ``dashboard`` with
+small, deterministic, made-up figures in the columns the dashboard reads (every other column
+the dbt models declare is there too, empty). Used besides the marts built by the real pipeline;
+the end-to-end browser test runs on the real ones.
 """
 
 from __future__ import annotations
@@ -139,5 +140,20 @@ def build_marts(path: Path, seed: int = 7, scale: float = 1.0) -> None:
             "round(corr(page_views, web_order_value), 6) as page_views_order_value_correlation "
             "from marts.rpt_web_traffic_daily group by 1"
         )
+        _declared_columns(con)
     finally:
         con.close()
+
+
+def _declared_columns(con: duckdb.DuckDBPyConnection) -> None:
+    """Add, empty, the columns the dbt models declare that the figures above leave out."""
+    import json
+
+    from adw_assets.lib.dbt import ensure_manifest
+    from adw_assets.lib.serving import dashboard_marts
+
+    for mart in dashboard_marts(json.loads(ensure_manifest().read_text())):
+        held = {r[0] for r in con.execute(f"describe marts.{mart.name}").fetchall()}
+        for column in mart.columns:
+            if column not in held:
+                con.execute(f'alter table marts.{mart.name} add column "{column}" varchar')

@@ -18,9 +18,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from adw_assets.lib.serving import MANIFEST, export_snapshot
+from adw_assets.lib.serving import MANIFEST
 from tests.dashboard import browser as b
-from tests.dashboard.conftest import hold_warehouse
+from tests.dashboard.conftest import export, hold_warehouse
 from tests.dashboard.expected import Expected, compact_money, money
 from tests.dashboard.fixture_marts import build_marts
 from tests.support.processes import stop
@@ -261,7 +261,7 @@ def test_pages_answer_while_a_build_holds_the_warehouse(site, tmp_path):
     def exporter() -> None:
         try:
             while not stop.is_set():
-                exports.append(export_snapshot(rebuilt, home / "serving")["seconds"])
+                exports.append(export(rebuilt, home / "serving")["seconds"])
         except BaseException as exc:
             errors.append(exc)
 

@@ -10,12 +10,13 @@ import duckdb
 import pytest
 
 from adw_assets.lib import semantic
-from adw_assets.lib.serving import Snapshot, export_snapshot
+from adw_assets.lib.serving import Snapshot
+from tests.dashboard.conftest import export
 
 
 @pytest.fixture
 def snap(warehouse, tmp_path) -> Snapshot:
-    export_snapshot(warehouse, tmp_path / "serving")
+    export(warehouse, tmp_path / "serving")
     s = Snapshot(tmp_path / "serving")
     s.refresh()
     return s
@@ -94,9 +95,14 @@ def test_mixing_relations_and_unknown_names_are_refused():
         semantic.compile_query(["revenue"], (), [("category_name", "like", "B%")])
 
 
-def test_every_measure_and_dimension_reads_a_known_relation():
-    relations = {*semantic.MARTS, semantic.LIVE_EVENTS}
+def test_every_measure_and_dimension_reads_a_mart_of_the_dashboard_exposure():
+    import json
+
+    from adw_assets.lib.dbt import ensure_manifest
+    from adw_assets.lib.serving import dashboard_marts
+
+    marts = dashboard_marts(json.loads(ensure_manifest().read_text()))
+    relations = {m.name for m in marts} | {semantic.LIVE_EVENTS}
     for item in [*semantic.MEASURES.values(), *semantic.DIMENSIONS.values()]:
         assert item.relation in relations, item.name
-    for mart in semantic.MARTS.values():
-        assert mart.asset_key == ["marts", mart.name]
+    assert {m.dataset for m in marts} == {"marts"}

@@ -8,8 +8,9 @@ import time
 import duckdb
 import pytest
 
-from adw_assets.lib.serving import MANIFEST, Snapshot, SnapshotError, export_snapshot
-from tests.dashboard.conftest import hold_warehouse
+from adw_assets.lib.serving import MANIFEST, Snapshot, SnapshotError
+from adw_assets.lib.warehouse import NoWarehouseError, WarehouseBusyError
+from tests.dashboard.conftest import export, hold_warehouse
 
 MARTS = (
     "rpt_customer_acquisition",
@@ -24,7 +25,7 @@ MARTS = (
 
 def test_export_copies_every_mart_exactly(warehouse, tmp_path):
     out = tmp_path / "serving"
-    manifest = export_snapshot(warehouse, out)
+    manifest = export(warehouse, out)
     assert sorted(manifest["marts"]) == list(MARTS)
     assert sorted(p.name for p in out.iterdir()) == sorted([*(f"{m}.parquet" for m in MARTS),
                                                             MANIFEST])  # fmt: skip
@@ -49,10 +50,10 @@ def test_export_copies_every_mart_exactly(warehouse, tmp_path):
 
 def test_export_removes_marts_gone_from_the_warehouse(warehouse, tmp_path):
     out = tmp_path / "serving"
-    export_snapshot(warehouse, out)
+    export(warehouse, out)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("drop table marts.rpt_web_traffic_daily")
-    manifest = export_snapshot(warehouse, out)
+    manifest = export(warehouse, out)
     assert "rpt_web_traffic_daily" not in manifest["marts"]
     assert not (out / "rpt_web_traffic_daily.parquet").exists()
 
@@ -61,7 +62,7 @@ def test_export_waits_for_a_writer_to_finish(warehouse, tmp_path):
     holder = hold_warehouse(warehouse, 1.5)
     try:
         started = time.monotonic()
-        manifest = export_snapshot(warehouse, tmp_path / "serving", timeout=30)
+        manifest = export(warehouse, tmp_path / "serving", timeout=30)
         assert time.monotonic() - started >= 0.5
         assert len(manifest["marts"]) == len(MARTS)
     finally:
@@ -72,27 +73,27 @@ def test_export_waits_for_a_writer_to_finish(warehouse, tmp_path):
 def test_export_gives_up_with_a_message_when_the_lock_stays(warehouse, tmp_path):
     holder = hold_warehouse(warehouse, 30)
     try:
-        with pytest.raises(SnapshotError, match="holds it"):
-            export_snapshot(warehouse, tmp_path / "serving", timeout=0.5)
+        with pytest.raises(WarehouseBusyError, match="locked by another process"):
+            export(warehouse, tmp_path / "serving", timeout=0.5)
     finally:
         holder.kill()
         holder.wait()
 
 
 def test_export_without_warehouse_says_what_to_run(tmp_path):
-    with pytest.raises(SnapshotError, match="adw up"):
-        export_snapshot(tmp_path / "absent.duckdb", tmp_path / "serving")
+    with pytest.raises(NoWarehouseError, match="adw up"):
+        export(tmp_path / "absent.duckdb", tmp_path / "serving")
 
 
 def test_export_in_the_process_that_holds_the_warehouse(warehouse, tmp_path):
     with duckdb.connect(str(warehouse)):  # e.g. right after an in-process build
-        manifest = export_snapshot(warehouse, tmp_path / "serving", timeout=0)
+        manifest = export(warehouse, tmp_path / "serving", timeout=0)
     assert len(manifest["marts"]) == len(MARTS)
 
 
 def test_snapshot_reloads_replaced_files_and_names_what_is_missing(warehouse, tmp_path):
     out = tmp_path / "serving"
-    export_snapshot(warehouse, out)
+    export(warehouse, out)
     snap = Snapshot(out)
     snap.refresh()
     total = "select sum(order_count) from rpt_order_status"
@@ -100,7 +101,7 @@ def test_snapshot_reloads_replaced_files_and_names_what_is_missing(warehouse, tm
     with duckdb.connect(str(warehouse)) as con:
         con.execute("update marts.rpt_order_status set order_count = order_count + 1")
         con.execute("alter table marts.rpt_sales_by_geography drop column city")
-    export_snapshot(warehouse, out)
+    export(warehouse, out)
     snap.refresh()
     assert int(snap.query(total).iloc[0, 0]) == before + 6
     with pytest.raises(SnapshotError, match="lacks the column"):
@@ -113,7 +114,7 @@ def test_snapshot_reloads_replaced_files_and_names_what_is_missing(warehouse, tm
 
 def test_reads_never_fail_while_exports_replace_the_files(warehouse, tmp_path):
     out = tmp_path / "serving"
-    export_snapshot(warehouse, out)
+    export(warehouse, out)
     snap = Snapshot(out)
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -124,7 +125,7 @@ def test_reads_never_fail_while_exports_replace_the_files(warehouse, tmp_path):
             while not stop.is_set():
                 with duckdb.connect(str(warehouse)) as con:
                     con.execute("update marts.rpt_order_status set order_count = order_count + 1")
-                export_snapshot(warehouse, out)
+                export(warehouse, out)
                 n += 1
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

@@ -1,74 +1,85 @@
-"""The dashboard's snapshot: every ``rpt_*`` mart exported to Parquet right after the build.
+"""The dashboard's snapshot: the marts of the dbt exposure ``dashboard``, exported to Parquet
+right after they are built.
 
-The dashboard reads only these files (``$ADW_HOME/serving``), never the DuckDB warehouse, so a
-build or a replication holding the warehouse never blocks it. The asset depends on the marts,
-which draws the lineage postgres -> replication -> dbt -> marts -> dashboard in the UI; the jobs
-that build marts (``elt_job``, ``web_events_job``, ...) select the ``dashboard`` group too.
+The dashboard reads only these files (``$ADW_HOME/serving``), never the warehouse, so a build
+or a replication holding DuckDB never blocks it, and BigQuery is not queried per page view.
+The asset depends on exactly the marts it exports (the exposure's), which draws the lineage
+postgres -> replication -> dbt -> marts -> dashboard; every job that builds one of them
+selects it, so its check runs on every path.
 """
+
+import json
+from pathlib import Path
 
 import dagster as dg
 
-from adw_assets.lib.semantic import MARTS
-from adw_assets.lib.serving import export_snapshot, serving_dir
+from adw_assets.defs.dbt.translator import AdwDbtTranslator
+from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
+from adw_assets.lib.serving import dashboard_marts, export_snapshot, serving_dir
 from adw_assets.settings import get_settings
 
 SNAPSHOT_KEY = dg.AssetKey(["dashboard", "snapshot"])
 MARTS_CHECK = "snapshot_has_every_dashboard_mart"
+OP_NAME = "dashboard__snapshot"
+"""The op Dagster names after the key."""
 
 
-@dg.asset(
-    key=SNAPSHOT_KEY,
-    group_name="dashboard",
-    deps=[dg.AssetKey(m.asset_key) for m in MARTS.values()],
-    kinds={"duckdb", "parquet", "streamlit"},
-    description="The rpt_* marts exported to $ADW_HOME/serving/<mart>.parquet (temp file + "
-    "rename) for the local dashboard (`adw dashboard`), which never opens the warehouse.",
-    check_specs=[
-        dg.AssetCheckSpec(
-            MARTS_CHECK,
-            asset=SNAPSHOT_KEY,
-            description="Every mart the dashboard reads is in the snapshot with the columns "
-            "the dashboard uses.",
-        )
-    ],
-)
-def dashboard_snapshot(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = get_settings()
-    out = serving_dir(settings)
-    if settings.warehouse != "duckdb":
-        context.log.warning("the local dashboard snapshot reads the DuckDB warehouse only")
-        return dg.MaterializeResult(
-            metadata={"skipped": f"ADW_WAREHOUSE={settings.warehouse}"},
-            check_results=[
-                dg.AssetCheckResult(check_name=MARTS_CHECK, passed=True, metadata={"skipped": 1})
-            ],
-        )
-    manifest = export_snapshot(settings.duckdb_path, out)
-    exported = manifest["marts"]
-    problems = {}
-    for name, spec in MARTS.items():
-        if name not in exported:
-            problems[name] = "missing"
-        elif missing := [c for c in spec.columns if c not in exported[name]["columns"]]:
-            problems[name] = "lacks " + ", ".join(missing)
-    context.log.info(f"exported {len(exported)} marts to {out} in {manifest['seconds']} s")
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(out)),
-            "marts": len(exported),
-            "rows": dg.MetadataValue.json({k: v["rows"] for k, v in exported.items()}),
-            "seconds": manifest["seconds"],
-            "dashboard": dg.MetadataValue.url(f"http://127.0.0.1:{settings.dashboard_port}"),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name=MARTS_CHECK,
-                passed=not problems,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"problems": dg.MetadataValue.json(problems)},
-                description="the dashboard shows what to run for the marts listed"
-                if problems
-                else None,
+def build_dashboard_snapshot(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsDefinition:
+    dbt_manifest = json.loads(manifest.read_text())
+    marts = dashboard_marts(dbt_manifest)
+    nodes = {n["name"]: n for n in dbt_manifest["nodes"].values() if n["resource_type"] == "model"}
+
+    @dg.asset(
+        key=SNAPSHOT_KEY,
+        group_name="dashboard",
+        deps=[translator.get_asset_key(nodes[m.name]) for m in marts],
+        kinds={"parquet", "streamlit"},
+        pool=POOL,
+        description="The marts of the dbt exposure `dashboard` exported to "
+        "$ADW_HOME/serving/<mart>.parquet (temp file + rename) for the local dashboard "
+        "(`adw dashboard`), which never opens the warehouse.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                MARTS_CHECK,
+                asset=SNAPSHOT_KEY,
+                description="Every mart of the exposure is in the snapshot with the columns its "
+                "dbt model declares.",
             )
         ],
     )
+    def dashboard_snapshot(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        settings = get_settings()
+        out = serving_dir(settings)
+        with warehouse.open() as wh:
+            exported = export_snapshot(wh, marts, out)
+        problems = {name: f"not built: {hint}" for name, hint in exported["missing"].items()}
+        for name, mart in exported["marts"].items():
+            if lacking := [c for c in mart["declared"] if c not in mart["columns"]]:
+                problems[name] = "lacks " + ", ".join(lacking)
+        context.log.info(
+            f"exported {len(exported['marts'])} marts to {out} in {exported['seconds']} s"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(out)),
+                "marts": len(exported["marts"]),
+                "rows": dg.MetadataValue.json({k: v["rows"] for k, v in exported["marts"].items()}),
+                "seconds": exported["seconds"],
+                "dashboard": dg.MetadataValue.url(f"http://127.0.0.1:{settings.dashboard_port}"),
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=MARTS_CHECK,
+                    passed=not problems,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"problems": dg.MetadataValue.json(problems)},
+                    description="the dashboard shows what to run for the marts listed"
+                    if problems
+                    else None,
+                )
+            ],
+        )
+
+    return dashboard_snapshot

@@ -1,14 +1,15 @@
-"""The dbt project and the dbt CLI resource; the manifest is prepared on import if stale."""
+"""The dbt project and the dbt CLI resource."""
 
 from __future__ import annotations
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from adw_assets.lib.dbt import dbt_executable, ensure_manifest, project_dir
+from adw_assets.lib.dbt import dbt_executable, project_dir
+
+RESOURCE_KEY = "dbt"
 
 dbt_project = DbtProject(project_dir=project_dir(), profiles_dir=project_dir())
-# DbtProject.prepare_if_dev() only acts under `dagster dev`; parse whenever the manifest is
-# missing or older than the project (tests, adw, CI, `dagster definitions validate`).
-manifest_path = ensure_manifest()
 
-dbt_resource = DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())

@@ -1,4 +1,8 @@
-"""How dbt resources become Dagster assets: keys, groups (docs/ARCHITECTURE.md, "Asset keys")."""
+"""How dbt resources become Dagster assets: keys (docs/ARCHITECTURE.md, "Asset keys").
+
+Groups are dagster-dbt's default: the dbt group of the node, set per folder in
+dbt/dbt_project.yml (``core``, ``web_events``).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,7 @@ from adw_assets.settings import get_settings
 
 class AdwDbtTranslator(DagsterDbtTranslator):
     """Models ``[<dbt schema>, <model>]``; the AdventureWorks sources resolve to the replicated
-    tables ``[<ADW_RAW_PREFIX><pg schema>, <table>]``; groups are the top folder under models/
-    (``staging``, ``intermediate``, ``marts``, ...); dbt tests are asset checks."""
+    tables ``[<ADW_RAW_PREFIX><pg schema>, <table>]``; dbt tests are asset checks."""
 
     def __init__(self, raw_prefix: str | None = None) -> None:
         super().__init__(DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -32,13 +35,3 @@ class AdwDbtTranslator(DagsterDbtTranslator):
             return super().get_asset_key(dbt_resource_props)
         schema = dbt_resource_props["config"].get("schema") or dbt_resource_props["schema"]
         return dg.AssetKey([schema, dbt_resource_props["name"]])
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        meta = (dbt_resource_props.get("config") or {}).get("meta") or {}
-        if meta.get("dagster", {}).get("group"):
-            return meta["dagster"]["group"]  # e.g. the web models: group web_events
-        if dbt_resource_props["resource_type"] == "seed":
-            return "staging"  # lookups, built into the staging schema
-        fqn = dbt_resource_props.get("fqn") or []
-        # fqn = [project, <top folder>, ..., name] for models
-        return fqn[1] if len(fqn) > 2 else super().get_group_name(dbt_resource_props)

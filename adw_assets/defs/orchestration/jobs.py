@@ -1,48 +1,61 @@
-"""Jobs by asset selection. Each job has one owner (see docs/orchestration.md)."""
+"""Jobs, selected by lineage. Each job has one owner (see docs/orchestration.md).
+
+A job says what it builds by lineage, never by a hand-kept list of groups: ``elt_job`` builds
+everything the code location can build (all of it is downstream of the replicated tables and
+the web events, or read by what is), ``web_events_job`` everything downstream of the web
+events; a model in a new dbt folder is in the right jobs without anyone editing this file.
+Runs are not tagged for serialization: every op that opens the warehouse declares the
+concurrency pool ``warehouse`` (defs/warehouse/resources.py), which queues writers whoever
+launched them.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from adw_assets.lib.dagster_home import FULL_REFRESH_TAG, WAREHOUSE_TAG
-
-ELT_GROUPS = ("replication", "staging", "intermediate", "marts", "web_events", "dashboard")
-WEB_EVENTS_GROUPS = ("web_events", "dashboard")
+from adw_assets.defs.web_events.assets import WEB_EVENTS_KEY
+from adw_assets.defs.web_events.sensors import REFRESH_JOB
+from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
 
 # A step that fails for a transient reason (source restarting, a lock held a moment too long)
 # is retried; a real failure still fails the run after the retries.
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXPONENTIAL)
 
+_WEB_EVENTS_CHECKS = dg.AssetSelection.checks_for_assets(WEB_EVENTS_KEY)
+FROM_THE_WEB_EVENTS = (
+    dg.AssetSelection.assets(WEB_EVENTS_KEY).downstream(include_self=False) | _WEB_EVENTS_CHECKS
+)
+"""What is built from the web events, and the check of the events themselves."""
+EVERYTHING_BUILT = dg.AssetSelection.all() | _WEB_EVENTS_CHECKS
+"""Every asset the code location materializes (not the external source tables and web
+events): the replicated tables and all that is built from them and from the web events."""
 
-def _warehouse_job(name: str, groups: tuple[str, ...], description: str, **tags: str):
-    """A job over asset groups that writes the warehouse: queued behind any other writer
-    (run tag adw/warehouse), transient step failures retried."""
+
+def _job(name: str, selection: dg.AssetSelection, description: str, **tags: str):
     return dg.define_asset_job(
-        name,
-        selection=dg.AssetSelection.groups(*groups),
-        description=description,
-        tags={WAREHOUSE_TAG: "write", **tags},
+        name, selection=selection, description=description, tags=tags or None,
         op_retry_policy=TRANSIENT_RETRY,
-    )
+    )  # fmt: skip
 
 
-elt_job = _warehouse_job(
+elt_job = _job(
     "elt_job",
-    ELT_GROUPS,
+    EVERYTHING_BUILT,
     "Replicate the AdventureWorks tables, then dbt build (tests as asset checks) and refresh "
     "the dashboard snapshot. Owner: Kestra flow adw_elt_hourly.",
 )
 
-web_events_job = _warehouse_job(
-    "web_events_job",
-    WEB_EVENTS_GROUPS,
-    "Incremental web-event models and web-traffic marts. "
-    "Owner: Kestra flow adw_web_events_refresh.",
+web_events_job = _job(
+    REFRESH_JOB,
+    FROM_THE_WEB_EVENTS,
+    "Everything built from the web events: the incremental web-event models, the web-traffic "
+    "marts and the dashboard snapshot. Owners: Kestra flow adw_web_events_refresh, and the "
+    "sensor web_events_landed_sensor while events stream.",
 )
 
-full_refresh_job = _warehouse_job(
+full_refresh_job = _job(
     "full_refresh_job",
-    ELT_GROUPS,
+    EVERYTHING_BUILT,
     "Rebuild everything: replication full refresh (new generation) and dbt --full-refresh. "
     "Owner: Kestra flow adw_full_refresh_nightly.",
     **{FULL_REFRESH_TAG: "true"},

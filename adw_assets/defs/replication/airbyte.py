@@ -1,27 +1,25 @@
-"""Replication through Airbyte (``ADW_REPLICATION=airbyte``): dagster-airbyte assets with the
-very keys of the embedded replicator.
+"""Replication through Airbyte (``ADW_REPLICATION=airbyte``): the replicator resource that syncs
+the Airbyte connection with dagster-airbyte's client.
 
-The asset specs come from the cached connection snapshot (``airbyte_specs.json`` beside this
-file, or ``ADW_AIRBYTE_SPECS``), refreshed by ``adw airbyte refresh-specs``: loading the code
-location makes no network call, so it loads when Airbyte is down. One multi-asset syncs the
-connection; Airbyte syncs every selected stream of a connection at once, so a run that selects
-some streams still syncs them all, and the others are recorded as materialized too.
+The replicated tables are the same assets as with the embedded replicator (``assets.py``);
+what Airbyte writes is checked against them when the code location loads, from the cached
+connection snapshot (``airbyte_specs.json`` beside this file, or ``ADW_AIRBYTE_SPECS``,
+refreshed by ``adw airbyte refresh-specs``): loading makes no network call, so it works while
+Airbyte is down. Airbyte syncs every selected stream of a connection at once, so a run that
+selects some tables still syncs them all, and the others are recorded as materialized too.
 """
 
+from __future__ import annotations
+
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.metadata.metadata_set import TableMetadataSet
-from dagster_airbyte import (
-    AirbyteCloudWorkspace,
-    AirbyteConnectionTableProps,
-    AirbyteWorkspace,
-    DagsterAirbyteTranslator,
-)
+from dagster_airbyte import AirbyteCloudWorkspace, AirbyteWorkspace
 from dagster_airbyte.resources import BaseAirbyteWorkspace
 
+from adw_assets.defs.replication.resources import Materializations, ReplicatorResource
 from adw_assets.errors import AdwError, ConfigError
 from adw_assets.lib.airbyte.cache import make_snapshot, read_snapshot
 from adw_assets.lib.airbyte.config import (
@@ -31,54 +29,97 @@ from adw_assets.lib.airbyte.config import (
     airbyte_config,
 )
 from adw_assets.lib.airbyte.sync import SyncResult, sync_and_poll
-from adw_assets.lib.airbyte.translation import (
-    StreamTable,
-    check_snapshot,
-    selected_tables,
-    table_props,
-)
-from adw_assets.settings import get_settings
+from adw_assets.lib.airbyte.translation import StreamTable, check_snapshot, selected_tables
+from adw_assets.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GROUP = "replication"
-RESOURCE_KEY = "airbyte"
+
+class AirbyteReplicator(ReplicatorResource):
+    """Syncs the Airbyte connection ``ADW_AIRBYTE_CONNECTION_ID`` and waits for it."""
+
+    workspace: BaseAirbyteWorkspace
+    """dagster-airbyte's workspace (self-managed or Cloud); secrets stay ``dg.EnvVar``."""
+
+    @property
+    def kinds(self) -> set[str]:
+        return {"airbyte"}
+
+    def replicate(self, context, tables, *, full_refresh, source, warehouse) -> Materializations:
+        cfg = airbyte_config()
+        if full_refresh:
+            context.log.info(
+                "full refresh: Airbyte rebuilds streams with its own Refresh (connection "
+                "settings); this run syncs the connection"
+            )
+        try:
+            cfg.require()
+            result = sync_and_poll(self.workspace.get_client(), cfg.connection_id, log=context.log)
+        except AdwError as exc:
+            raise dg.Failure(
+                description=str(exc), metadata={"airbyte_job_id": getattr(exc, "job_id", None)}
+            ) from exc
+        destination = read_snapshot(cfg.specs_path)["destination"]
+        yield from _materializations(context, result, destination, cfg)
 
 
-class AdwAirbyteTranslator(DagsterAirbyteTranslator):
-    """dagster-airbyte's spec (column schema, connection metadata) under adw's key and group."""
+def _connection_url(cfg: AirbyteConfig, connection_id: str) -> str:
+    host = "https://cloud.airbyte.com" if cfg.cloud else cfg.url
+    return f"{host}/workspaces/{cfg.workspace_id}/connections/{connection_id}/timeline"
 
-    def __init__(self, snapshot: Mapping[str, Any], warehouse: str):
-        self.tables = {t.stream: t for t in selected_tables(snapshot)}
-        self.warehouse = warehouse
 
-    def get_asset_spec(self, props: AirbyteConnectionTableProps) -> dg.AssetSpec:
-        spec = super().get_asset_spec(props)
-        t = self.tables.get(props.table_name)
-        if t is None:  # a stream the cached snapshot does not know: dagster-airbyte's default
-            return spec
-        source = t.source_key_path
-        columns = [
-            dg.TableColumn(name, info.get("airbyte_type") or info.get("format") or info["type"])
-            for name, info in (t.json_schema.get("properties") or {}).items()
-        ]
-        return spec.replace_attributes(
-            key=t.key_path,
-            deps=[dg.AssetKey(source)] if source else [],
-            group_name=GROUP,
-            kinds={"airbyte", self.warehouse},
-            description=(
-                f"{'.'.join(source or [t.stream])} replicated by Airbyte into {t.table_name} "
-                f"({t.sync_mode} | {t.destination_sync_mode}, cursor "
-                f"{', '.join(t.cursor_field) or '-'})."
-            ),
-            metadata={
-                **spec.metadata,
-                **TableMetadataSet(table_name=t.table_name, column_schema=dg.TableSchema(columns)),
-                "primary_key": ", ".join(t.primary_key),
-                "cursor": ", ".join(t.cursor_field),
-                "sync_mode": f"{t.sync_mode} | {t.destination_sync_mode}",
-            },
+def _metadata(t: StreamTable, result: SyncResult, cfg: AirbyteConfig) -> dict[str, Any]:
+    stats = result.stream_stats(t.stream)
+    state = result.stream_states.get(t.stream, {})
+    columns = [
+        dg.TableColumn(name, info.get("airbyte_type") or info.get("format") or info["type"])
+        for name, info in (t.json_schema.get("properties") or {}).items()
+    ]
+    # the embedded replicator's metadata names, where Airbyte reports the same thing
+    metadata = {
+        **dg.TableMetadataSet(table_name=t.table_name, column_schema=dg.TableSchema(columns)),
+        "rows_read": stats.get("recordsCommitted", stats.get("recordsEmitted")),
+        "bytes_read": stats.get("bytesCommitted", stats.get("bytesEmitted")),
+        "cursor": state.get("cursor"),
+        "generation": t.generation,
+        "sync_id": result.job_id,  # Airbyte's sync id (in _airbyte_meta) is the job id
+        "sync_mode": f"{t.sync_mode} | {t.destination_sync_mode}",
+        "duration_seconds": round(result.seconds, 3),
+        "airbyte_job_id": result.job_id,
+        "airbyte_connection": dg.MetadataValue.url(
+            _connection_url(cfg, result.connection["connectionId"])
+        ),
+    }
+    return {k: v for k, v in metadata.items() if v is not None}
+
+
+def _materializations(
+    context: dg.AssetExecutionContext,
+    result: SyncResult,
+    destination: Mapping[str, Any],
+    cfg: AirbyteConfig,
+) -> Materializations:
+    live = make_snapshot(result.connection, destination, refreshed_from="sync")
+    done: set[dg.AssetKey] = set()
+    for t in selected_tables(live):
+        key = dg.AssetKey(t.key_path)
+        metadata = _metadata(t, result, cfg)
+        if key in context.selected_asset_keys:
+            done.add(key)
+            yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+        else:
+            # Airbyte syncs the whole connection: record what it wrote, selected or not.
+            yield dg.AssetMaterialization(
+                asset_key=key,
+                metadata=metadata,
+                description=f"Synced by Airbyte job {result.job_id} with the selected streams.",
+            )
+    missing = context.selected_asset_keys - done
+    if missing:
+        names = ", ".join(sorted(k.to_user_string() for k in missing))
+        raise dg.Failure(
+            f"Airbyte job {result.job_id} succeeded but the connection no longer syncs {names}; "
+            "select the streams in Airbyte or run `adw airbyte refresh-specs`."
         )
 
 
@@ -107,88 +148,13 @@ def airbyte_workspace(cfg: AirbyteConfig) -> BaseAirbyteWorkspace:
     )
 
 
-def _connection_url(cfg: AirbyteConfig, connection_id: str) -> str:
-    host = "https://cloud.airbyte.com" if cfg.cloud else cfg.url
-    return f"{host}/workspaces/{cfg.workspace_id}/connections/{connection_id}/timeline"
-
-
-def _metadata(t: StreamTable, result: SyncResult, cfg: AirbyteConfig) -> dict[str, Any]:
-    stats = result.stream_stats(t.stream)
-    state = result.stream_states.get(t.stream, {})
-    # the embedded backend's metadata names where Airbyte reports the same thing
-    metadata = {
-        **TableMetadataSet(table_name=t.table_name),
-        "rows_read": stats.get("recordsCommitted", stats.get("recordsEmitted")),
-        "bytes_read": stats.get("bytesCommitted", stats.get("bytesEmitted")),
-        "cursor": state.get("cursor"),
-        "generation": t.generation,
-        "sync_id": result.job_id,  # Airbyte's sync id (in _airbyte_meta) is the job id
-        "duration_seconds": round(result.seconds, 3),
-        "airbyte_job_id": result.job_id,
-        "airbyte_connection": dg.MetadataValue.url(
-            _connection_url(cfg, result.connection["connectionId"])
-        ),
-    }
-    return {k: v for k, v in metadata.items() if v is not None}
-
-
-def _materializations(
-    context: dg.AssetExecutionContext, result: SyncResult, destination: Mapping[str, Any]
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
-    cfg = airbyte_config()
-    live = make_snapshot(result.connection, destination, refreshed_from="sync")
-    done: set[dg.AssetKey] = set()
-    for t in selected_tables(live):
-        key = dg.AssetKey(t.key_path)
-        metadata = _metadata(t, result, cfg)
-        if key in context.selected_asset_keys:
-            done.add(key)
-            yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-        else:
-            # Airbyte syncs the whole connection: record what it wrote, selected or not.
-            yield dg.AssetMaterialization(
-                asset_key=key,
-                metadata=metadata,
-                description=f"Synced by Airbyte job {result.job_id} with the selected streams.",
-            )
-    missing = context.selected_asset_keys - done
-    if missing:
-        names = ", ".join(sorted(k.to_user_string() for k in missing))
-        raise dg.Failure(
-            f"Airbyte job {result.job_id} succeeded but the connection no longer syncs {names}; "
-            "select the streams in Airbyte or run `adw airbyte refresh-specs`."
-        )
-
-
-def _sync_assets(specs: list[dg.AssetSpec], destination: Mapping[str, Any]) -> dg.AssetsDefinition:
-    @dg.multi_asset(
-        name="airbyte_sync",
-        specs=specs,
-        can_subset=True,
-        description="Sync the Airbyte connection (all its selected streams) and wait for it.",
-    )
-    def airbyte_sync(context: dg.AssetExecutionContext, airbyte: BaseAirbyteWorkspace):
-        cfg = airbyte_config()
-        try:
-            cfg.require()
-            result = sync_and_poll(airbyte.get_client(), cfg.connection_id, log=context.log)
-        except AdwError as exc:
-            raise dg.Failure(
-                description=str(exc), metadata={"airbyte_job_id": getattr(exc, "job_id", None)}
-            ) from exc
-        yield from _materializations(context, result, destination)
-
-    return airbyte_sync
-
-
-def build_airbyte_defs() -> dg.Definitions:
-    """The replication domain with Airbyte: one asset per stream, from the cached specs.
+def airbyte_replicator(settings: Settings) -> AirbyteReplicator:
+    """The Airbyte replicator, after checking the cached connection against adw's tables.
 
     Reads no network: a missing or stale cache is fixed by ``adw airbyte refresh-specs``. A
     cache whose connection writes other tables than ``<ADW_RAW_PREFIX><schema>.<table>``
     raises :class:`ConfigError`, since dbt would read tables Airbyte does not write.
     """
-    settings = get_settings()
     cfg = airbyte_config(settings)
     snapshot = read_snapshot(cfg.specs_path)
     errors, _ = check_snapshot(snapshot, settings.raw_prefix)
@@ -198,21 +164,11 @@ def build_airbyte_defs() -> dg.Definitions:
             + " ".join(errors)
         )
     cached_id = snapshot["connection"]["connectionId"]
-    if cfg.connection_id and cfg.connection_id != cached_id:
-        if snapshot.get("refreshed_at"):
-            log.warning(
-                "the Airbyte spec cache was refreshed from connection %s but "
-                "ADW_AIRBYTE_CONNECTION_ID=%s; run `adw airbyte refresh-specs`.",
-                cached_id,
-                cfg.connection_id,
-            )
-        snapshot = {
-            **snapshot,
-            "connection": {**snapshot["connection"], "connectionId": cfg.connection_id},
-        }
-    translator = AdwAirbyteTranslator(snapshot, settings.warehouse)
-    specs = [translator.get_asset_spec(props) for props in table_props(snapshot)]
-    return dg.Definitions(
-        assets=[_sync_assets(specs, snapshot["destination"])],
-        resources={RESOURCE_KEY: airbyte_workspace(cfg)},
-    )
+    if cfg.connection_id and cfg.connection_id != cached_id and snapshot.get("refreshed_at"):
+        log.warning(
+            "the Airbyte spec cache was refreshed from connection %s but "
+            "ADW_AIRBYTE_CONNECTION_ID=%s; run `adw airbyte refresh-specs`.",
+            cached_id,
+            cfg.connection_id,
+        )
+    return AirbyteReplicator(workspace=airbyte_workspace(cfg))

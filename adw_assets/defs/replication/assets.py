@@ -1,22 +1,23 @@
-"""The replicated tables as Dagster assets: one subsettable multi-asset over the 12 streams.
+"""The replicated tables: one subsettable multi-asset over the 12 streams, whichever backend.
 
 Keys are ``[<ADW_RAW_PREFIX><schema>, <table>]``, each depending on its source table asset
-``[<schema>, <table>]``. One run replicates the selected streams together (the engine runs
-them on parallel workers); a stream that fails does not stop the others, but fails the run.
+``[<schema>, <table>]``. One run syncs the selected tables together through the
+``replicator`` resource (the embedded replicator or Airbyte) into the ``warehouse`` resource
+(DuckDB or BigQuery); a table that fails does not stop the others, but fails the run.
 """
 
-import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import dagster as dg
 
-from adw_assets.defs.replication.resources import ReplicationResource
+from adw_assets.defs.replication.resources import ReplicatorResource, replicated_key
 from adw_assets.defs.source.assets import source_asset_key
+from adw_assets.defs.source.resources import SourceResource
+from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
-from adw_assets.lib.replication import ProgressEvent, StreamResult, raw_table_name
+from adw_assets.lib.replication import raw_table_name
+from adw_assets.lib.replication.catalog import CURSOR_FIELD
 from adw_assets.lib.source.catalog import TABLES, SourceTable
-from adw_assets.settings import get_settings
 
 GROUP = "replication"
 
@@ -25,99 +26,55 @@ FRESHNESS = dg.FreshnessPolicy.time_window(
 )
 """Kestra's hourly ELT keeps the replicas under an hour old; warn after 1.5 h, fail after 3 h."""
 
-progress_log = logging.getLogger("adw.replication")
-"""One line per stream done/failed/retried; ``adw replicate`` prints it on stderr."""
+
+class ReplicationConfig(dg.Config):
+    """Run config of the replication."""
+
+    full_refresh: bool = False
+    """Rebuild the selected tables (new generation) instead of syncing incrementally."""
 
 
-_WAREHOUSE_NAMES = {"duckdb": "DuckDB", "bigquery": "BigQuery"}
-
-
-def replicated_key(prefix: str, schema: str, table: str) -> dg.AssetKey:
-    return dg.AssetKey([f"{prefix}{schema}", table])
-
-
-def replicated_spec(prefix: str, t: SourceTable) -> dg.AssetSpec:
+def replicated_spec(prefix: str, t: SourceTable, kinds: set[str]) -> dg.AssetSpec:
+    namespace = prefix + t.schema
     return dg.AssetSpec(
         key=replicated_key(prefix, t.schema, t.name),
         deps=[source_asset_key(t.schema, t.name)],
         group_name=GROUP,
-        kinds={get_settings().warehouse},  # duckdb or bigquery (issue 7)
+        kinds=kinds,
         description=(
-            f"{t.qualified} replicated into {_WAREHOUSE_NAMES[get_settings().warehouse]} "
-            "(Airbyte incremental append + deduped, Destinations v2 final table; raw history "
-            "in airbyte_internal."
-            f"{raw_table_name(prefix + t.schema, t.name)})."
+            f"{t.qualified} replicated into {namespace}.{t.name} (Airbyte incremental append + "
+            "deduped, Destinations v2 final table; raw history in "
+            f"airbyte_internal.{raw_table_name(namespace, t.name)})."
         ),
-        metadata={"primary_key": ", ".join(t.primary_key), "cursor": "modifieddate"},
+        metadata={"primary_key": ", ".join(t.primary_key), "cursor": CURSOR_FIELD},
         skippable=True,
         freshness_policy=FRESHNESS,
     )
 
 
-class ReplicationConfig(dg.Config):
-    """Run config of the embedded replication."""
-
-    full_refresh: bool = False
-    """Rebuild the selected streams (new generation) instead of syncing incrementally."""
-
-
-def materialization(prefix: str, s: StreamResult, run_seconds: float) -> dg.MaterializeResult:
-    metadata = {
-        "rows_read": dg.MetadataValue.int(s.rows_read),
-        "rows_inserted": dg.MetadataValue.int(s.rows_inserted),
-        "rows_updated": dg.MetadataValue.int(s.rows_updated),
-        "cursor": dg.MetadataValue.text(s.cursor.isoformat(sep=" ") if s.cursor else ""),
-        "generation": dg.MetadataValue.int(s.generation or 0),
-        "sync_id": dg.MetadataValue.int(s.sync_id or 0),
-        "full_refresh": dg.MetadataValue.bool(s.full_refresh),
-        "duration_seconds": dg.MetadataValue.float(round(s.seconds, 3)),
-        "replication_run_seconds": dg.MetadataValue.float(round(run_seconds, 3)),
-    }
-    if s.schema_changes:
-        metadata["schema_changes"] = dg.MetadataValue.text("; ".join(s.schema_changes))
-    schema, table = s.stream.split(".", 1)
-    return dg.MaterializeResult(asset_key=replicated_key(prefix, schema, table), metadata=metadata)
-
-
-def build_replication_assets(prefix: str) -> dg.AssetsDefinition:
-    """The multi-asset of the embedded backend for the given namespace prefix."""
-    by_key = {replicated_key(prefix, t.schema, t.name): t.qualified for t in TABLES}
+def build_replicated_tables(prefix: str, kinds: set[str]) -> dg.AssetsDefinition:
+    """The multi-asset of the 12 replicated tables under the namespace prefix ``prefix``."""
+    by_key = {replicated_key(prefix, t.schema, t.name): t for t in TABLES}
 
     @dg.multi_asset(
-        name="embedded_replication",
-        specs=[replicated_spec(prefix, t) for t in TABLES],
+        name="replicated_tables",
+        specs=[replicated_spec(prefix, t, kinds) for t in TABLES],
         can_subset=True,
-        description="Replicate the selected AdventureWorks tables from PostgreSQL into DuckDB.",
+        pool=POOL,
+        description="Replicate the selected AdventureWorks tables from PostgreSQL into the "
+        "warehouse.",
     )
-    def embedded_replication(
+    def replicated_tables(
         context: dg.AssetExecutionContext,
         config: ReplicationConfig,
-        replication: ReplicationResource,
-    ) -> Iterator[dg.MaterializeResult]:
-        streams = [by_key[k] for k in by_key if k in context.selected_asset_keys]
+        source: SourceResource,
+        replicator: ReplicatorResource,
+        warehouse: WarehouseResource,
+    ):
+        tables = [t for k, t in by_key.items() if k in context.selected_asset_keys]
         full = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
-
-        def progress(event: ProgressEvent) -> None:
-            # runs on the engine's worker threads: the Python logger is cheap; each
-            # context.log line is a write to the Dagster event log, so only problems go there
-            if event.phase in ("done", "failed", "retry"):
-                progress_log.info(event.format())
-            if event.phase in ("failed", "retry"):
-                context.log.warning(event.format())
-
-        result = replication.run(streams=streams, full_refresh=full, progress=progress)
-        context.log.info(
-            f"replicated {len(result.streams) - len(result.failed)} of {len(result.streams)} "
-            f"stream(s), {result.rows_read:,} rows read in {result.seconds:.1f} s (sync "
-            f"{result.sync_id})"
+        yield from replicator.replicate(
+            context, tables, full_refresh=full, source=source, warehouse=warehouse
         )
-        for s in result.streams:
-            if s.ok:
-                yield materialization(prefix, s, result.seconds)
-        if result.failed:
-            raise dg.Failure(
-                description="\n".join(s.error or s.stream for s in result.failed),
-                metadata={"failed_streams": ", ".join(s.stream for s in result.failed)},
-            )
 
-    return embedded_replication
+    return replicated_tables

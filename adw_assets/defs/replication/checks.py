@@ -1,4 +1,4 @@
-"""Asset checks on every replicated table, whichever backend (embedded or Airbyte) wrote it.
+"""Asset checks on every replicated table, whichever backend wrote it and whichever warehouse.
 
 * ``<table>_matches_source_row_count``: the final table has as many rows as the source table.
   Fewer rows is an error (rows not replicated yet, or lost); more rows is a warning: rows hard
@@ -7,17 +7,17 @@
 * ``<table>_primary_key_is_unique_and_not_null``.
 """
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import dagster as dg
 import psycopg
 from psycopg import sql
 
-from adw_assets.defs.replication.assets import replicated_key
-from adw_assets.defs.replication.resources import ReplicationResource
+from adw_assets.defs.replication.resources import replicated_key
+from adw_assets.defs.source.resources import SourceResource
+from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
 from adw_assets.lib.source.catalog import TABLES, SourceTable
-from adw_assets.lib.warehouse import qualified, quote, table_exists
+from adw_assets.lib.warehouse.interface import Warehouse
 
 ROW_COUNT = "matches_source_row_count"
 PRIMARY_KEY = "primary_key_is_unique_and_not_null"
@@ -45,30 +45,6 @@ def check_specs(prefix: str) -> list[dg.AssetCheckSpec]:
     return specs
 
 
-@dataclass(frozen=True)
-class Warehouse:
-    """What the checks need of a warehouse, so one check serves DuckDB and BigQuery."""
-
-    exists: Callable[[str, str], bool]
-    """``(dataset, table)`` -> whether the table exists."""
-    first_row: Callable[[str], tuple]
-    """A query -> its first row."""
-    table: Callable[[str, str], str]
-    """``(dataset, table)`` -> the quoted table reference."""
-    quote: Callable[[str], str]
-    extra_metadata: Callable[[str, str], dict] = lambda _dataset, _table: {}
-    """More metadata on the row-count result (BigQuery: the table's last modification)."""
-
-
-def duckdb_warehouse(con) -> Warehouse:
-    return Warehouse(
-        exists=lambda dataset, table: table_exists(con, dataset, table),
-        first_row=lambda query: con.execute(query).fetchone(),
-        table=qualified,
-        quote=quote,
-    )
-
-
 def row_count_result(wh: Warehouse, conn, prefix: str, t: SourceTable, key):
     name, dataset = f"{t.name}_{ROW_COUNT}", prefix + t.schema
     source = conn.execute(
@@ -79,7 +55,7 @@ def row_count_result(wh: Warehouse, conn, prefix: str, t: SourceTable, key):
             asset_key=key, check_name=name, passed=False,
             metadata={"source_rows": source, "reason": "not replicated yet"},
         )  # fmt: skip
-    rows = wh.first_row(f"select count(*) from {wh.table(dataset, t.name)}")[0]
+    rows = wh.rows(f"select count(*) from {wh.table(dataset, t.name)}")[0][0]
     meta = {"source_rows": source, "warehouse_rows": rows, "difference": rows - source}
     if rows > source:
         meta["explanation"] = (
@@ -91,7 +67,7 @@ def row_count_result(wh: Warehouse, conn, prefix: str, t: SourceTable, key):
         check_name=name,
         passed=rows == source,
         severity=dg.AssetCheckSeverity.WARN if rows > source else dg.AssetCheckSeverity.ERROR,
-        metadata={**meta, **wh.extra_metadata(dataset, t.name)},
+        metadata={**meta, **wh.table_metadata(dataset, t.name)},
     )
 
 
@@ -104,7 +80,7 @@ def primary_key_result(wh: Warehouse, prefix: str, t: SourceTable, key):
     pk = ", ".join(wh.quote(c) for c in t.primary_key)
     nulls = " or ".join(f"{wh.quote(c)} is null" for c in t.primary_key)
     table = wh.table(dataset, t.name)
-    dupes, null_rows = wh.first_row(
+    [(dupes, null_rows)] = wh.rows(
         f"select (select count(*) from (select {pk} from {table} group by {pk} "
         f"having count(*) > 1)), (select count(*) from {table} where {nulls})"
     )
@@ -117,26 +93,21 @@ def primary_key_result(wh: Warehouse, prefix: str, t: SourceTable, key):
 
 
 def build_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
-    @dg.multi_asset_check(name="replication_checks", specs=check_specs(prefix), can_subset=True)
+    @dg.multi_asset_check(
+        name="replication_checks", specs=check_specs(prefix), can_subset=True, pool=POOL
+    )
     def replication_checks(
-        context: dg.AssetCheckExecutionContext, replication: ReplicationResource
+        context: dg.AssetCheckExecutionContext,
+        source: SourceResource,
+        warehouse: WarehouseResource,
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
-        with (
-            replication.warehouse(read_only=True) as con,
-            psycopg.connect(replication.source_dsn()) as conn,
-        ):
-            yield from selected_results(duckdb_warehouse(con), conn, prefix, selected)
+        with warehouse.open() as wh, psycopg.connect(source.replication_dsn()) as conn:
+            for t in TABLES:
+                key = replicated_key(prefix, t.schema, t.name)
+                if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:
+                    yield row_count_result(wh, conn, prefix, t, key)
+                if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
+                    yield primary_key_result(wh, prefix, t, key)
 
     return replication_checks
-
-
-def selected_results(wh, conn, prefix: str, selected) -> Iterator[dg.AssetCheckResult]:
-    """The results of the ``selected`` checks, over any warehouse (``wh``) and the source
-    (``conn``)."""
-    for t in TABLES:
-        key = replicated_key(prefix, t.schema, t.name)
-        if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:
-            yield row_count_result(wh, conn, prefix, t, key)
-        if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
-            yield primary_key_result(wh, prefix, t, key)

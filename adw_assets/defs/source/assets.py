@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from adw_assets.lib.replication.catalog import CURSOR_FIELD
 from adw_assets.lib.source.catalog import TABLES
 
 
@@ -12,13 +13,14 @@ def source_asset_key(schema: str, table: str) -> dg.AssetKey:
     return dg.AssetKey([schema, table])
 
 
-source_tables = [
-    dg.AssetSpec(
-        key=source_asset_key(t.schema, t.name),
-        group_name="source",
-        kinds={"postgres"},
-        description=f"AdventureWorks OLTP table {t.qualified} in the source PostgreSQL.",
-        metadata={"primary_key": ", ".join(t.primary_key), "cursor": "modifieddate"},
-    )
-    for t in TABLES
-]
+def source_tables() -> list[dg.AssetSpec]:
+    return [
+        dg.AssetSpec(
+            key=source_asset_key(t.schema, t.name),
+            group_name="source",
+            kinds={"postgres"},
+            description=f"AdventureWorks OLTP table {t.qualified} in the source PostgreSQL.",
+            metadata={"primary_key": ", ".join(t.primary_key), "cursor": CURSOR_FIELD},
+        )
+        for t in TABLES
+    ]

@@ -1,23 +1,22 @@
-"""Domain ``web_events``: the landing zone asset, its checks and the new-batch sensor.
+"""Domain ``web_events``: the accepted web events, their check and the new-batch sensor.
 
-The dbt web models (dbt/models/*/web) are assets of the ``dbt`` domain; their source
-``web.events`` resolves to the landing-zone asset defined here.
+The dbt web models (dbt/models/*/web) are assets of the ``dbt`` domain, in this group; their
+source ``web.events`` resolves to the asset defined here.
 """
+
+from __future__ import annotations
 
 import dagster as dg
 
 from adw_assets.defs.web_events.assets import web_events_spec
 from adw_assets.defs.web_events.checks import dead_letter_ratio_below_threshold
 from adw_assets.defs.web_events.sensors import web_events_landed_sensor
-from adw_assets.settings import get_settings
+from adw_assets.settings import Settings
 
-if get_settings().warehouse == "bigquery":  # issue 7 hook: web/events is a BigQuery table
-    from adw_assets.defs.web_events.bigquery import bigquery_web_events_defs
 
-    defs = bigquery_web_events_defs()
-else:
-    defs = dg.Definitions(
-        assets=[web_events_spec()],
+def build_defs(settings: Settings) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[web_events_spec(settings)],
         asset_checks=[dead_letter_ratio_below_threshold],
         sensors=[web_events_landed_sensor],
     )

@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dagster_airbyte import AirbyteConnectionTableProps
-
 from adw_assets.lib.airbyte.catalog import CURSOR_FIELD
 from adw_assets.lib.source.catalog import TABLES_BY_NAME
 
@@ -39,13 +37,6 @@ class StreamTable:
     def key_path(self) -> list[str]:
         """The asset key: ``[<destination namespace>, <table>]``."""
         return [self.namespace, self.stream] if self.namespace else [self.stream]
-
-    @property
-    def source_key_path(self) -> list[str] | None:
-        """The key of the source table it copies, when it is one of adw's source tables."""
-        if self.source_namespace and f"{self.source_namespace}.{self.stream}" in TABLES_BY_NAME:
-            return [self.source_namespace, self.stream]
-        return None
 
     @property
     def table_name(self) -> str:
@@ -141,23 +132,3 @@ def check_snapshot(snapshot: Mapping[str, Any], raw_prefix: str) -> tuple[list[s
                 f"not {list(source.primary_key)}."
             )
     return errors, warnings
-
-
-def table_props(snapshot: Mapping[str, Any]) -> list[AirbyteConnectionTableProps]:
-    """dagster-airbyte's description of each selected stream, from the cache (no API call)."""
-    connection, destination = snapshot["connection"], snapshot["destination"]
-    config = destination.get("configuration") or {}
-    return [
-        AirbyteConnectionTableProps(
-            table_name=t.stream,
-            stream_prefix=connection.get("prefix") or None,
-            stream_name=t.stream[len(connection.get("prefix") or "") :],
-            json_schema=t.json_schema,
-            connection_id=connection["connectionId"],
-            connection_name=connection["name"],
-            destination_type=destination["destinationType"],
-            database=config.get("database") or config.get("project_id"),
-            schema=t.namespace,
-        )
-        for t in selected_tables(snapshot)
-    ]

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import duckdb
 
-from adw_assets.defs.dashboard.assets import MARTS_CHECK, SNAPSHOT_KEY, dashboard_snapshot
-from adw_assets.lib.semantic import MARTS
+from adw_assets.defs.dashboard.assets import MARTS_CHECK, SNAPSHOT_KEY
+from adw_assets.lib.dbt import ensure_manifest
+from adw_assets.lib.serving import dashboard_marts
 from tests.dashboard.fixture_marts import build_marts
+from tests.support.dagster import definitions, materialize
+
+
+def _exposure_marts() -> set[str]:
+    return {m.name for m in dashboard_marts(json.loads(ensure_manifest().read_text()))}
 
 
 def _materialize():
-    result = dg.materialize([dashboard_snapshot], raise_on_error=False)
+    result = materialize([SNAPSHOT_KEY])
     assert result.success
-    (mat,) = result.asset_materializations_for_node(dashboard_snapshot.op.name)
+    (mat,) = result.get_asset_materialization_events()
     (check,) = result.get_asset_check_evaluations()
-    return mat, check
+    return mat.materialization, check
 
 
-def test_snapshot_asset_exports_the_marts(adw_home):
+def test_snapshot_asset_exports_the_marts_of_the_dashboard_exposure(adw_home):
     adw_home.mkdir(parents=True, exist_ok=True)
     build_marts(adw_home / "warehouse.duckdb")
     mat, check = _materialize()
     assert mat.asset_key == SNAPSHOT_KEY
     rows = mat.metadata["rows"].value
-    assert set(rows) == set(MARTS)
+    assert set(rows) == _exposure_marts() and len(rows) == 7
     with duckdb.connect(str(adw_home / "warehouse.duckdb"), read_only=True) as con:
         for mart, n in rows.items():
             assert con.execute(f"select count(*) from marts.{mart}").fetchone()[0] == n
@@ -34,18 +42,24 @@ def test_snapshot_asset_exports_the_marts(adw_home):
     assert check.passed
 
 
-def test_missing_mart_warns_through_the_check(adw_home):
+def test_a_missing_mart_or_column_warns_through_the_check(adw_home):
     adw_home.mkdir(parents=True, exist_ok=True)
     build_marts(adw_home / "warehouse.duckdb")
     with duckdb.connect(str(adw_home / "warehouse.duckdb")) as con:
         con.execute("drop table marts.rpt_web_traffic_by_country")
+        con.execute("alter table marts.rpt_order_status drop column is_open")
     _, check = _materialize()
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
-    assert check.metadata["problems"].value == {"rpt_web_traffic_by_country": "missing"}
+    problems = check.metadata["problems"].value
+    assert set(problems) == {"rpt_web_traffic_by_country", "rpt_order_status"}
+    assert problems["rpt_web_traffic_by_country"].startswith("not built: run `adw events stream`")
+    assert problems["rpt_order_status"] == "lacks is_open"
 
 
-def test_lineage_from_the_marts():
-    deps = {tuple(k.path) for k in dashboard_snapshot.asset_deps[SNAPSHOT_KEY]}
-    assert deps == {tuple(m.asset_key) for m in MARTS.values()}
-    assert dashboard_snapshot.group_names_by_key[SNAPSHOT_KEY] == "dashboard"
+def test_the_snapshot_depends_on_exactly_the_marts_it_exports():
+    graph = definitions().resolve_asset_graph()
+    node = graph.get(SNAPSHOT_KEY)
+    assert {k.path[-1] for k in node.parent_keys} == _exposure_marts()
+    assert all(k.path[0] == "marts" for k in node.parent_keys)
+    assert node.group_name == "dashboard"

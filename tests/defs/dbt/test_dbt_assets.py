@@ -11,7 +11,8 @@ import duckdb
 import pytest
 
 from adw_assets.cli import main
-from adw_assets.cli.build import print_answers, run_build
+from adw_assets.cli.build import run_build
+from adw_assets.cli.pipeline import print_answers
 from adw_assets.lib.source.seed import seed_database
 from adw_assets.settings import get_settings
 from tests.dbt.dbt_chain import Chain, module_database, quiet, settings_for
@@ -89,8 +90,9 @@ def test_run_is_recorded_with_column_schema_and_checks(chain, full_build, home):
     assert (home / "dbt" / "partial_parse.msgpack").exists()
 
 
-def test_print_answers_reads_the_marts(chain, full_build, home, capsys):
-    print_answers(chain.duckdb_path)
+def test_a_full_build_refreshes_the_snapshot_the_answers_read(chain, full_build, home, capsys):
+    assert full_build.snapshot_marts == 7
+    print_answers()
     out = capsys.readouterr().out
     [(top_category,)] = chain.duck(
         "select category_name from marts.rpt_sales_by_product_category "
@@ -105,11 +107,11 @@ def test_print_answers_reads_the_marts(chain, full_build, home, capsys):
         "from marts.rpt_customer_acquisition order by month_start desc limit 1"
     )
     sections = [s.strip("\n") for s in out.split("\n\n")]
-    assert [s[:2] for s in sections] == ["1.", "2.", "3.", "4."]
-    assert top_category in sections[0].splitlines()[1]
-    assert sections[1].splitlines()[-1].startswith(f"   {last_month}  {new:>6,} new")
+    assert [s[:2] for s in sections] == ["1.", "2.", "3.", "4.", "5."]
+    assert sections[0].splitlines()[3].split()[0] == top_category  # title, headers, rule, row
+    assert sections[1].splitlines()[-1].split()[:2] == [last_month, f"{new:,}"]
     assert "Shipped" in sections[2] and "Cancelled" in sections[2]
-    assert top_country in sections[3].splitlines()[1]
+    assert sections[3].splitlines()[3].split()[0] == top_country.split()[0]
 
 
 def test_build_selection_materializes_only_the_selection(chain, full_build, home):

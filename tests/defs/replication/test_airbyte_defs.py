@@ -1,4 +1,5 @@
-"""The Airbyte code location loads from the cached specs, offline, with adw's asset keys."""
+"""With Airbyte replicating, the code location loads from the cached specs, offline: the same
+replicated tables, only the replicator resource differs."""
 
 from __future__ import annotations
 
@@ -32,16 +33,20 @@ def airbyte_env(monkeypatch):
 
 
 def _build() -> dg.Definitions:
-    from adw_assets.defs.replication.airbyte import build_airbyte_defs
+    from tests.support.dagster import definitions
 
-    defs = build_airbyte_defs()
+    defs = definitions()
     dg.Definitions.validate_loadable(defs)
     return defs
 
 
 def _replicated_nodes(defs: dg.Definitions) -> dict[dg.AssetKey, object]:
     graph = defs.resolve_asset_graph()
-    return {k: graph.get(k) for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    return {
+        k: graph.get(k)
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).group_name == "replication"
+    }
 
 
 def test_loads_offline_with_the_embedded_backends_keys_deps_group_and_kinds(airbyte_env):
@@ -55,9 +60,6 @@ def test_loads_offline_with_the_embedded_backends_keys_deps_group_and_kinds(airb
         assert node.kinds == {"airbyte", "duckdb"}
         assert set(node.parent_keys) == {dg.AssetKey([t.schema, t.name])}
         assert node.metadata["primary_key"] == ", ".join(t.primary_key)
-        assert node.metadata["dagster-airbyte/connection_id"] == get_settings().get(
-            "ADW_AIRBYTE_CONNECTION_ID"
-        )
 
 
 def test_loading_makes_no_request_to_airbyte(airbyte_env, monkeypatch, source_db, tmp_path):
@@ -73,9 +75,9 @@ def test_loading_makes_no_request_to_airbyte(airbyte_env, monkeypatch, source_db
 
 def test_secrets_stay_out_of_the_definitions(airbyte_env):
     defs = _build()
-    resource = defs.resources["airbyte"]
+    resource = defs.resources["replicator"]
 
-    assert isinstance(resource.client_secret, dg.EnvVar)
+    assert isinstance(resource.workspace.client_secret, dg.EnvVar)
     assert "secret-that-must-not-leak" not in repr(resource)
 
 
@@ -96,7 +98,7 @@ def test_cloud_workspace_loads_without_network(airbyte_env, monkeypatch):
 
     defs = _build()
 
-    assert isinstance(defs.resources["airbyte"], AirbyteCloudWorkspace)
+    assert isinstance(defs.resources["replicator"].workspace, AirbyteCloudWorkspace)
     assert len(_replicated_nodes(defs)) == 12
 
 
@@ -131,25 +133,3 @@ def test_a_missing_cache_says_how_to_make_one(airbyte_env, monkeypatch, tmp_path
 
     with pytest.raises(ConfigError, match="adw airbyte refresh-specs"):
         _build()
-
-
-def test_the_replication_domain_is_the_same_graph_whichever_backend(airbyte_env, monkeypatch):
-    from adw_assets.defs.replication import build_defs
-
-    def graph(defs: dg.Definitions) -> dict:
-        g = defs.resolve_asset_graph()
-        return {
-            k: (g.get(k).group_name, set(g.get(k).parent_keys), g.get(k).freshness_policy)
-            for k in g.materializable_asset_keys
-        }
-
-    airbyte = build_defs()
-    monkeypatch.setenv("ADW_REPLICATION", "embedded")
-    get_settings.cache_clear()
-    embedded = build_defs()
-
-    assert graph(airbyte) == graph(embedded)
-    assert len(graph(airbyte)) == 12
-    checks = airbyte.resolve_asset_graph().asset_check_keys
-    assert checks == embedded.resolve_asset_graph().asset_check_keys
-    assert len(checks) == 24

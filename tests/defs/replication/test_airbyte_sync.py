@@ -30,17 +30,18 @@ def airbyte(source_db, adw_home, monkeypatch):
     get_settings.cache_clear()
 
 
-def _airbyte_assets() -> tuple[dg.AssetsDefinition, dict]:
-    from adw_assets.defs.replication.airbyte import build_airbyte_defs
-
-    defs = build_airbyte_defs()
-    (assets,) = defs.assets
-    return assets, dict(defs.resources)
+REPLICATED = [dg.AssetKey([f"raw_{t.schema}", t.name]) for t in TABLES]
 
 
 def _materialize(selection=None) -> dg.ExecuteInProcessResult:
-    assets, resources = _airbyte_assets()
-    return dg.materialize([assets], resources=resources, selection=selection, raise_on_error=False)
+    """The replicated tables (without their checks), from the code location with Airbyte."""
+    from tests.support.dagster import definitions
+
+    defs = definitions()
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_selection=set(selection or REPLICATED), asset_check_selection=set()
+    )
+    return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
 
 def _all_materializations(result: dg.ExecuteInProcessResult) -> dict[dg.AssetKey, dict]:
@@ -179,12 +180,9 @@ def test_unreachable_airbyte_fails_the_run_with_what_to_check(airbyte, monkeypat
 def test_the_replication_domain_with_airbyte_passes_the_shared_checks(airbyte):
     """ADW_REPLICATION=airbyte: the domain's own checks (row counts against the source,
     primary keys) run on what the Airbyte sync wrote, and pass."""
-    from adw_assets.defs.replication import build_defs
+    from tests.support.dagster import materialize
 
-    defs = build_defs()
-    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
-    )
+    result = materialize(REPLICATED)
 
     assert result.success
     checks = result.get_asset_check_evaluations()

@@ -1,25 +1,21 @@
-"""The embedded replication as Dagster assets, materialized against real PostgreSQL + DuckDB."""
+"""The replicated tables as Dagster assets (the embedded replicator), materialized from the
+code location against real PostgreSQL + DuckDB."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from adw_assets.defs.replication.assets import build_replication_assets
-from adw_assets.defs.replication.checks import build_replication_checks
-from adw_assets.defs.replication.resources import ReplicationResource
+from adw_assets.defs.replication.resources import EmbeddedReplicator
 from adw_assets.lib.source.catalog import TABLES
 from tests.lib.replication.fixtures import execute, mismatches, query
+from tests.support import dagster as support
 
 KEYS = {dg.AssetKey([f"raw_{t.schema}", t.name]): t for t in TABLES}
 
 
 def materialize(selection=None, tags=None) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        [build_replication_assets("raw_"), build_replication_checks("raw_")],
-        resources={"replication": ReplicationResource(retries=0)},
-        selection=selection,
-        tags=tags,
-        raise_on_error=False,
+    return support.materialize(
+        selection or list(KEYS), tags=tags, resources={"replicator": EmbeddedReplicator(retries=0)}
     )
 
 

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from adw_assets.defs.replication.checks import build_replication_checks
-from adw_assets.defs.replication.resources import ReplicationResource
 from adw_assets.lib.replication import replicate_from_settings
 from adw_assets.settings import get_settings
 from tests.lib.replication.fixtures import execute
+from tests.support.dagster import definitions, materialize
 
 STORE = dg.AssetKey(["raw_sales", "store"])
 
 
 def run_checks(key: dg.AssetKey) -> dict[str, dg.AssetCheckEvaluation]:
-    checks = build_replication_checks("raw_")
-    result = dg.materialize(
-        [checks],
-        resources={"replication": ReplicationResource()},
-        selection=dg.AssetSelection.checks_for_assets(key),
-        raise_on_error=False,
-    )
+    result = materialize(checks_of=[key])
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
@@ -66,7 +59,6 @@ def test_checks_of_a_table_never_replicated_fail_and_say_so(replica_source, adw_
 
 
 def test_the_checks_attach_to_the_airbyte_backend_too(source_db, adw_home, monkeypatch):
-    from adw_assets.defs.replication import build_defs
     from tests.support.airbyte_api import AirbyteStandIn
     from tests.support.sample_rows import insert_sample_rows
 
@@ -76,13 +68,10 @@ def test_the_checks_attach_to_the_airbyte_backend_too(source_db, adw_home, monke
         for name, value in stand_in.env().items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("ADW_REPLICATION", "airbyte")
-        get_settings.cache_clear()
-        defs = build_defs()
+        defs = definitions()
         specs = [s for s in defs.resolve_all_asset_specs() if s.group_name == "replication"]
         assert len(specs) == 12 and all(s.freshness_policy is not None for s in specs)
-        result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            raise_on_error=False
-        )
+        result = materialize([s.key for s in specs], defs=defs)
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 24 and all(c.passed for c in checks), [

@@ -11,14 +11,13 @@ import dagster as dg
 import pytest
 
 from adw_assets.defs.web_events.assets import WEB_EVENTS_KEY, web_events_spec
-from adw_assets.defs.web_events.checks import dead_letter_ratio_below_threshold
-from adw_assets.defs.web_events.sensors import REFRESH_SELECTION, web_events_landed_sensor
-from adw_assets.lib.dagster_home import WAREHOUSE_TAG
+from adw_assets.defs.web_events.checks import DEAD_LETTER_CHECK
 from adw_assets.lib.events import burst
 from adw_assets.lib.events.generator import EventGenerator
 from adw_assets.lib.events.sources import GeneratorSource
 from adw_assets.lib.events.stream import run_stream
 from adw_assets.settings import get_settings
+from tests.support.dagster import definitions, materialize
 
 WEB_MODELS = {
     dg.AssetKey(["staging", "stg_web__events"]),
@@ -29,13 +28,11 @@ WEB_MODELS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def defs() -> dg.Definitions:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from adw_assets.definitions import defs
-
-    return defs
+        return definitions()
 
 
 def test_landing_zone_asset_feeds_the_dbt_web_models(defs):
@@ -69,21 +66,24 @@ def test_freshness_policy_fails_after_the_configured_quiet_time(monkeypatch):
     assert policy.warn_window.to_timedelta() == timedelta(minutes=2.5)
 
 
-def test_sensor_requests_a_refresh_when_a_new_batch_lands(defs):
+def test_sensor_runs_the_web_events_job_when_a_new_batch_lands(defs):
     instance = dg.DagsterInstance.ephemeral()
+    sensor = defs.resolve_sensor_def("web_events_landed_sensor")
 
     def tick(cursor):
-        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-        return web_events_landed_sensor(context)
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
+        )
+        return sensor(context)
 
-    assert web_events_landed_sensor.minimum_interval_seconds <= 30
+    assert sensor.minimum_interval_seconds <= 30
     result = tick(None)
-    assert not result.run_requests and "no new batch" in str(result.skip_reason)
+    assert not result.run_requests and "no new web events" in str(result.skip_reason)
 
     burst(n_events=300, seed=2)
     result = tick(None)
     [request] = result.run_requests
-    assert request.tags[WAREHOUSE_TAG] == "write"
+    assert sensor.job_name == "web_events_job" and not request.tags
     [event] = result.asset_events
     assert event.asset_key == WEB_EVENTS_KEY and event.metadata["events"].value == 300
     cursor = result.cursor
@@ -96,18 +96,24 @@ def test_sensor_requests_a_refresh_when_a_new_batch_lands(defs):
     assert len(result.run_requests) == 1 and result.cursor > cursor
     assert result.run_requests[0].run_key != request.run_key
     # the run refreshes exactly what is built from the landing zone (and the dashboard)
-    selected = REFRESH_SELECTION.resolve(defs.resolve_asset_graph())
+    selected = set(defs.resolve_job_def("web_events_job").asset_layer.executable_asset_keys)
     assert selected >= WEB_MODELS
     assert dg.AssetKey(["marts", "fct_orders"]) not in selected
     assert WEB_EVENTS_KEY not in selected
 
 
+def _dead_letter_check() -> dg.AssetCheckEvaluation:
+    [evaluation] = materialize(checks_of=[WEB_EVENTS_KEY]).get_asset_check_evaluations()
+    assert evaluation.check_name == DEAD_LETTER_CHECK
+    return evaluation
+
+
 def test_dead_letter_ratio_check_fails_above_the_threshold():
     burst(n_events=1000, seed=4)
-    result = dead_letter_ratio_below_threshold()
+    result = _dead_letter_check()
     assert result.passed and result.metadata["dead_letters"].value == 0
     run_stream(GeneratorSource(EventGenerator(4, bad_ratio=0.5), rate=0, limit=1000), progress=None)
-    result = dead_letter_ratio_below_threshold()
+    result = _dead_letter_check()
     assert not result.passed
     assert 0.15 < result.metadata["dead_letter_ratio"].value < 0.3
     assert result.metadata["threshold"].value == 0.05

@@ -14,7 +14,6 @@ from adw_assets.lib.airbyte.translation import (
     check_snapshot,
     destination_namespace,
     selected_tables,
-    table_props,
 )
 from adw_assets.lib.source.catalog import TABLES
 
@@ -36,7 +35,7 @@ def test_shipped_cache_describes_the_12_tables_as_adw_replicates_them(snapshot):
     assert [(t.namespace, t.stream) for t in tables] == [
         (f"raw_{t.schema}", t.name) for t in TABLES
     ]
-    assert [t.source_key_path for t in tables] == [[t.schema, t.name] for t in TABLES]
+    assert [t.source_namespace for t in tables] == [t.schema for t in TABLES]
     assert [t.primary_key for t in tables] == [t.primary_key for t in TABLES]
     assert {(t.sync_mode, t.destination_sync_mode, t.cursor_field) for t in tables} == {
         ("incremental", "append_dedup", ("modifieddate",))
@@ -85,15 +84,7 @@ def test_deselected_or_full_refresh_streams_are_warnings(snapshot):
     assert errors == []
     assert "source table sales.store is not synced by the connection." in warnings
     assert any("salesorderheader syncs as full_refresh | overwrite" in w for w in warnings)
-    assert len(table_props(snapshot)) == 11
-
-
-def test_table_props_carry_connection_and_destination(snapshot):
-    props = {p.table_name: p for p in table_props(snapshot)}["salesorderdetail"]
-
-    assert props.connection_id == snapshot["connection"]["connectionId"]
-    assert props.destination_type == "duckdb"
-    assert props.schema == "raw_sales"
+    assert len(selected_tables(snapshot)) == 11
 
 
 def test_destination_secrets_are_not_kept():
