@@ -17,16 +17,17 @@ def step(title: str):
     click.echo(f"{title}: done in {time.perf_counter() - start:.1f} s", err=True)
 
 
-def echo_table(rows: list[tuple], headers: tuple[str, ...]) -> None:
+def echo_table(rows: list[tuple], headers: tuple[str, ...], indent: str = "") -> None:
     """A plain aligned text table on stdout."""
     cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     for n, r in enumerate(cells):
         click.echo(
-            "  ".join(
-                c.rjust(w) if c[:1].isdigit() else c.ljust(w)
+            indent
+            + "  ".join(
+                c.rjust(w) if c[:1].isdigit() or c.startswith(("$", "-$")) else c.ljust(w)
                 for c, w in zip(r, widths, strict=True)
             ).rstrip()
         )
         if n == 0:
-            click.echo("  ".join("-" * w for w in widths))
+            click.echo(indent + "  ".join("-" * w for w in widths))

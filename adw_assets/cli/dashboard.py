@@ -35,20 +35,24 @@ def streamlit_argv(port: int) -> list[str]:
     ]
 
 
-def _export_if_missing() -> None:
-    """A first snapshot when none exists and the warehouse can be read now (no waiting)."""
-    from adw_assets.errors import AdwError
-    from adw_assets.lib.serving import export_snapshot, read_manifest, serving_dir
+def _snapshot_if_missing() -> None:
+    """A first snapshot, by its Dagster asset, when none exists and the marts are built."""
+    from adw_assets.cli import pipeline
+    from adw_assets.defs.dashboard.assets import SNAPSHOT_KEY
+    from adw_assets.lib.serving import read_manifest, serving_dir
 
     settings = get_settings()
-    out = serving_dir(settings)
-    if read_manifest(out) is not None or not settings.duckdb_path.exists():
+    if read_manifest(serving_dir(settings)) is not None:
         return
-    try:
-        manifest = export_snapshot(settings.duckdb_path, out, timeout=0)
-        click.echo(f"snapshot: {len(manifest['marts'])} marts exported to {out}", err=True)
-    except AdwError as exc:
-        click.echo(f"snapshot not exported now ({exc})", err=True)
+    if settings.warehouse == "duckdb" and not settings.duckdb_path.exists():
+        return  # nothing built yet: the dashboard says to run `adw up`
+    click.echo("no dashboard snapshot yet: exporting one (Dagster run) ...", err=True)
+    job = pipeline.elt_job_subset(pipeline.load_definitions(), {SNAPSHOT_KEY})
+    summary = pipeline.run(job, command="dashboard", quiet=True)
+    if summary.success:
+        click.echo(f"snapshot: {summary.snapshot_marts} marts exported", err=True)
+    else:
+        click.echo(f"snapshot not exported ({'; '.join(summary.errors)})", err=True)
 
 
 @click.command(name="dashboard")
@@ -57,7 +61,7 @@ def _export_if_missing() -> None:
     "--export/--no-export",
     default=True,
     show_default=True,
-    help="Export a first snapshot of the marts when none exists yet.",
+    help="Export a first snapshot of the marts (its Dagster asset) when none exists yet.",
 )
 def command(port: int | None, export: bool) -> None:
     """Serve the dashboard (the five business questions, live web events) on 127.0.0.1."""
@@ -65,7 +69,7 @@ def command(port: int | None, export: bool) -> None:
     port = port or settings.dashboard_port
     settings.ensure_dirs()
     if export:
-        _export_if_missing()
+        _snapshot_if_missing()
     env = dict(os.environ)
     env["ADW_HOME"] = str(settings.home)  # absolute: streamlit runs from dashboard/
     if "ADW_DUCKDB_PATH" in env:
