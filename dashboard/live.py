@@ -69,7 +69,6 @@ class LiveEvents:
         self._seen: dict[str, tuple[int, int]] = {}
         """path -> (mtime_ns, size) of the files loaded; a batch re-written after a crash of
         the streamer (same name, same events) is read again and its duplicates ignored."""
-        self.files_loaded = 0
 
     def _new_files(self, now: datetime) -> dict[str, tuple[int, int]]:
         if not self.landing_dir.is_dir():
@@ -114,7 +113,6 @@ class LiveEvents:
                         if Path(f).exists():  # unreadable: not again until it is re-written
                             self._seen[f] = files[f]
             self._seen.update({f: files[f] for f in loaded})
-            self.files_loaded += len(loaded)
             self._con.execute(f"delete from {LIVE_EVENTS} where event_at < ?", [now - self.horizon])
             return len(loaded)
 

@@ -19,7 +19,6 @@ from adw_assets.lib.events.landing import Checkpoint, list_checkpoints
 class LandingStatus:
     files: int = 0
     events: int = 0
-    distinct_event_ids: int = 0
     partitions: list[str] = field(default_factory=list)
     newest_batch_at: float | None = None
     dead_letters: int = 0
@@ -45,9 +44,8 @@ def newest_batch_mtime(cfg: EventsConfig | None = None) -> float | None:
     return newest
 
 
-def landing_status(cfg: EventsConfig | None = None, distinct: bool = False) -> LandingStatus:
-    """Counts over the whole landing zone and dead-letter store (``distinct``: also count
-    distinct event ids, a full scan)."""
+def landing_status(cfg: EventsConfig | None = None) -> LandingStatus:
+    """Counts over the whole landing zone and dead-letter store."""
     cfg = cfg or events_config()
     status = LandingStatus(checkpoints=list_checkpoints(cfg))
     files = sorted(cfg.landing_dir.glob("*/*.parquet")) if cfg.landing_dir.exists() else []
@@ -61,10 +59,6 @@ def landing_status(cfg: EventsConfig | None = None, distinct: bool = False) -> L
             status.events = con.execute("select count(*) from read_parquet(?)", [paths]).fetchone()[
                 0
             ]
-            if distinct:
-                status.distinct_event_ids = con.execute(
-                    "select count(distinct event_id) from read_parquet(?)", [paths]
-                ).fetchone()[0]
         if dead_files:
             rows = con.execute(
                 "select reason, count(*) from read_json(?, format = 'newline_delimited', "

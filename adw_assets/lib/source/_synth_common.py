@@ -133,7 +133,3 @@ def hex_upper(rng: np.random.Generator, n: int, width: int) -> pa.Array:
 
 def as_text(values: np.ndarray) -> pa.Array:
     return pa.array(values).cast(pa.string())
-
-
-def clamp(values: np.ndarray, low: np.ndarray | np.datetime64, high: np.datetime64) -> np.ndarray:
-    return np.minimum(np.maximum(values, low), high)
