@@ -15,8 +15,7 @@ from typing import Any
 
 from dagster_airbyte import AirbyteConnectionTableProps
 
-from adw_assets.lib.airbyte.catalog import CURSOR_FIELD
-from adw_assets.lib.source.catalog import TABLES_BY_NAME
+from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES_BY_NAME
 
 
 @dataclass(frozen=True)

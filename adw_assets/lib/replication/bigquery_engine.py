@@ -20,11 +20,12 @@ from adw_assets.lib.replication.bigquery_writer import (
     BigQueryStreamWriter,
     state_table_sql,
 )
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream
+from adw_assets.lib.replication.catalog import Stream
 from adw_assets.lib.replication.engine import Progress, _Run, plan_streams
 from adw_assets.lib.replication.result import ReplicationResult, StreamResult
 from adw_assets.lib.replication.schedule import run_streams
 from adw_assets.lib.replication.state import INTERNAL_SCHEMA, StreamState
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 from adw_assets.lib.warehouse import bigquery as bq
 
 CONFLICT_RETRIES = 6

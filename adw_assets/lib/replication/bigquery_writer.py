@@ -29,9 +29,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Column, Stream
+from adw_assets.lib.replication.catalog import Column, Stream
 from adw_assets.lib.replication.state import INTERNAL_SCHEMA, StreamState
 from adw_assets.lib.replication.writer import SchemaChangeError, raw_table_name
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 from adw_assets.lib.warehouse import bigquery as bq
 
 STATE_TABLE = "_adw_state"

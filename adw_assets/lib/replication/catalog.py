@@ -14,8 +14,6 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-CURSOR_FIELD = "modifieddate"
-
 _CATALOG_SQL = """
 select n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
        pg_table_size(c.oid)

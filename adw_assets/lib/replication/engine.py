@@ -21,11 +21,11 @@ from adw_assets.errors import AdwError, ConfigError, SourceError
 from adw_assets.lib import warehouse
 from adw_assets.lib.replication import faults, reader
 from adw_assets.lib.replication import state as state_mod
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, discover
+from adw_assets.lib.replication.catalog import Stream, discover
 from adw_assets.lib.replication.result import ProgressEvent, ReplicationResult, StreamResult
 from adw_assets.lib.replication.schedule import run_streams
 from adw_assets.lib.replication.writer import StreamWriter, warehouse_tables
-from adw_assets.lib.source.catalog import TABLES
+from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES
 
 Progress = Callable[[ProgressEvent], None]
 ROW_GROUP_SIZE = 16_384

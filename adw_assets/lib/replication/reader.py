@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream
+from adw_assets.lib.replication.catalog import Stream
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 
 BLOCK_SIZE = 1 << 20
 USE_THREADS = False

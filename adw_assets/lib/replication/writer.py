@@ -28,8 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from adw_assets.errors import AdwError
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, is_widening
+from adw_assets.lib.replication.catalog import Stream, is_widening
 from adw_assets.lib.replication.state import INTERNAL_SCHEMA
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 from adw_assets.lib.warehouse import qualified, quote
 
 AIRBYTE_COLUMNS = {
