@@ -99,10 +99,11 @@ def peak_mb() -> float:
 
 def child_adw(dsn: str, path: str, full: bool, raw_history: bool = True) -> None:
     """Runs in a child process: one engine run, timed without interpreter start-up."""
-    from adw_assets.lib.replication import replicate
+    from adw_assets.lib.replication import DuckDBDestination, replicate
 
     t = time.perf_counter()
-    result = replicate(dsn, Path(path), full_refresh=full, raw_history=raw_history)
+    result = replicate(dsn, DuckDBDestination(Path(path)), full_refresh=full,
+                       raw_history=raw_history)  # fmt: skip
     result.raise_for_failures()
     print(json.dumps({
         "seconds": time.perf_counter() - t,
