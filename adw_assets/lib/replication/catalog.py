@@ -47,10 +47,6 @@ class Column:
     arrow_type: pa.DataType
     select_sql: sql.Composable
 
-    @property
-    def key(self) -> str:
-        return self.name
-
 
 @dataclass(frozen=True)
 class Stream:
@@ -64,12 +60,6 @@ class Stream:
     @property
     def name(self) -> str:
         return f"{self.schema}.{self.table}"
-
-    def column(self, name: str) -> Column:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
 
 
 _INT = {"int2": ("SMALLINT", pa.int16()), "int4": ("INTEGER", pa.int32())}

@@ -41,7 +41,6 @@ class _CopyStream(io.RawIOBase):
         self._chunks = iter(chunks)
         self._pending = bytearray()
         self._eof = False
-        self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
@@ -58,7 +57,6 @@ class _CopyStream(io.RawIOBase):
         n = min(size, len(pending))
         buffer[:n] = pending[:n]
         del pending[:n]
-        self.bytes_read += n
         return n
 
 
