@@ -39,6 +39,12 @@ class Settings:
     replication_batch_rows: int
     replication_raw_history: bool
     """``ADW_REPLICATION_RAW_HISTORY``: keep Airbyte's raw history tables (default true)."""
+    replication_workers: int
+    """``ADW_REPLICATION_WORKERS``: streams replicated at the same time (default 2)."""
+    replication_memory_limit: str
+    """``ADW_REPLICATION_MEMORY_LIMIT``: DuckDB's memory limit during a run (default 128MB)."""
+    test_pause_at: str | None
+    """``ADW_TEST_PAUSE_AT``: tests only, where the replicator pauses for a ``kill -9``."""
     dbt_target: str
     dagster_port: int
     dashboard_port: int
@@ -126,6 +132,9 @@ def get_settings() -> Settings:
             env, "ADW_REPLICATION_RAW_HISTORY", "true", ("true", "false")
         )
         == "true",
+        replication_workers=_int(env, "ADW_REPLICATION_WORKERS", 2, minimum=1),
+        replication_memory_limit=env.get("ADW_REPLICATION_MEMORY_LIMIT") or "128MB",
+        test_pause_at=env.get("ADW_TEST_PAUSE_AT") or None,
         dbt_target=env.get("ADW_DBT_TARGET") or ("prod" if warehouse == "bigquery" else "local"),
         dagster_port=_int(env, "ADW_DAGSTER_PORT", 3000, minimum=1),
         dashboard_port=_int(env, "ADW_DASHBOARD_PORT", 8501, minimum=1),

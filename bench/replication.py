@@ -1,13 +1,15 @@
 """Benchmark of the embedded replicator against dlt and DuckDB's postgres reader, side by side.
 
-    .venv/bin/python bench/replication.py [--no-compare] [--no-scale10] [--workdir DIR]
+    .venv/bin/python bench/replication.py [--no-compare] [--no-scale10] [--synthetic]
+                                          [--workdir DIR]
 
-Data: the real AdventureWorks CSVs (../shared/adventureworks) when present, else synthetic
-scale 1; plus synthetic scale 10. Cases: full sync, incremental after 1% of rows changed, no-op.
-Each case runs in its own process (peak memory = that process's VmHWM). The comparison tools
-(dlt with the sql_database source and pyarrow backend; duckdb 1.5.5 with its postgres reader)
-never enter the app venv: they live in ``.venv-bench`` (created on first run). Dagster's
-start-up and ``adw replicate`` through the CLI are timed apart. Figures, not pass/fail.
+Data: the real AdventureWorks CSVs (../shared/adventureworks) when present (and no
+``--synthetic``), else synthetic scale 1; plus synthetic scale 10. Cases: full sync,
+incremental after 1% of rows changed, no-op. Each case runs in its own process (peak memory =
+that process's VmHWM). The comparison tools (dlt with the sql_database source and pyarrow
+backend; duckdb 1.5.5 with its postgres reader) never enter the app venv: they live in
+``.venv-bench`` (created on first run). Dagster's start-up and ``adw replicate`` through the
+CLI are timed apart. Figures, not pass/fail.
 """
 
 from __future__ import annotations
@@ -97,10 +99,11 @@ def peak_mb() -> float:
 
 def child_adw(dsn: str, path: str, full: bool, raw_history: bool = True) -> None:
     """Runs in a child process: one engine run, timed without interpreter start-up."""
-    from adw_assets.lib.replication import replicate
+    from adw_assets.lib.replication import DuckDBDestination, replicate
 
     t = time.perf_counter()
-    result = replicate(dsn, Path(path), full_refresh=full, raw_history=raw_history)
+    result = replicate(dsn, DuckDBDestination(Path(path)), full_refresh=full,
+                       raw_history=raw_history)  # fmt: skip
     result.raise_for_failures()
     print(json.dumps({
         "seconds": time.perf_counter() - t,
@@ -260,6 +263,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--no-compare", action="store_true", help="skip dlt and the postgres reader")
     ap.add_argument("--no-scale10", action="store_true", help="skip synthetic scale 10")
+    ap.add_argument("--synthetic", action="store_true", help="synthetic scale 1, not real data")
     ap.add_argument("--workdir", type=Path, help="keep the databases here (default: temp dir)")
     args = ap.parse_args()
     for k, v in QUIET_ENV.items():
@@ -289,11 +293,11 @@ def main() -> None:
         return owner, dsn_with_user(owner, REPLICATION_ROLE)
 
     owner, repl = database("bench1")
-    if (REAL_DATA / "sales.salesorderheader.csv").exists():
+    if not args.synthetic and (REAL_DATA / "sales.salesorderheader.csv").exists():
         say(f"loading the real AdventureWorks from {REAL_DATA}")
         counts, label = load_directory(owner, REAL_DATA), "real"
     else:
-        say("real data absent: seeding synthetic scale 1")
+        say("seeding synthetic scale 1")
         counts, label = seed_database(owner, scale=1.0, seed=1, progress=say), "scale1"
     settle(owner)
     changes = {t: max(1, n // 100) for t, n in counts.items()}

@@ -1,5 +1,6 @@
 """The embedded replicator writing BigQuery (the emulator): v2 layout, exact copies, incremental
-merges, a kill at any point re-runs safely, and the Dagster assets and checks on BigQuery."""
+merges, a kill at every pause point re-runs safely, and the Dagster assets and checks on
+BigQuery."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import psycopg
 import pytest
 
 from adw_assets.lib.replication import replicate_from_settings
-from adw_assets.lib.replication.bigquery_writer import STATE_TABLE
+from adw_assets.lib.replication.faults import MARKER, POINTS
+from adw_assets.lib.replication.state import STATE_TABLE
 from adw_assets.lib.source.catalog import TABLES
 from adw_assets.lib.source.seed import seed_database
 from adw_assets.lib.warehouse import bigquery as bq
@@ -106,45 +108,55 @@ def test_full_refresh_rebuilds_with_a_new_generation(seeded, bq_client):
     )
 
 
+_KILLED = ["salesorderheader", "customer"]
 _CHILD = (
     "from adw_assets.lib.replication import replicate_from_settings;"
     "from adw_assets.settings import get_settings;"
-    "r = replicate_from_settings(get_settings(), streams=['salesorderheader', 'customer']);"
+    f"r = replicate_from_settings(get_settings(), streams={_KILLED!r}, workers=1);"
     "raise SystemExit(0 if r.ok else 1)"
 )
 
 
-@pytest.mark.parametrize("point", ["batch_written", "before_commit"])
-def test_a_kill_before_the_commit_changes_nothing_and_the_rerun_catches_up(
+@pytest.mark.parametrize("point", POINTS)
+def test_a_kill_at_any_point_keeps_data_and_state_together_and_the_rerun_catches_up(
     seeded, bq_client, point
 ):
+    """The engine's pause points, on BigQuery as on DuckDB (tests/lib/replication)."""
     from adw_assets.lib.source.simulate import simulate
 
-    assert replicate_from_settings(get_settings()).ok
+    assert replicate_from_settings(get_settings(), streams=_KILLED).ok
     state_table = bq.table_ref(bq_client.project, "airbyte_internal", STATE_TABLE)
     header = bq.table_ref(bq_client.project, "raw_sales", "salesorderheader")
-    before = bq.run(bq_client, f"select name, sync_id, cursor_value from {state_table}")
-    rows_before = bq.run(bq_client, f"select count(*), max(modifieddate) from {header}")
+    state_sql = f"select sync_id, cursor_value from {state_table} where name = 'salesorderheader'"
+    rows_sql = f"select count(*), max(modifieddate) from {header}"
+    before, rows_before = bq.run(bq_client, state_sql), bq.run(bq_client, rows_sql)
     simulate(seeded, orders=10, updates=10, seed=5, progress=lambda _m: None)
     env = {**os.environ, "ADW_TEST_PAUSE_AT": f"{point}@salesorderheader"}
     child = subprocess.Popen([sys.executable, "-c", _CHILD], env=env, stderr=subprocess.PIPE,
                              text=True)  # fmt: skip
     try:
         for line in child.stderr:
-            if line.startswith("ADW_TEST_PAUSED"):
+            if line.startswith(MARKER):
                 break
         else:
             pytest.fail(f"the replicator never paused at {point} (exit {child.wait()})")
         child.send_signal(signal.SIGKILL)
     finally:
         child.wait(timeout=60)
-    after = bq.run(bq_client, f"select name, sync_id, cursor_value from {state_table}")
-    changed = {r[0] for r in set(after) - set(before)}
-    assert "salesorderheader" not in changed  # its state and its rows did not move ...
-    assert bq.run(bq_client, f"select count(*), max(modifieddate) from {header}") == rows_before
-    result = replicate_from_settings(get_settings())  # ... and the next run catches up
+    after, rows_after = bq.run(bq_client, state_sql), bq.run(bq_client, rows_sql)
+    if point == "after_commit":  # committed: the new rows with the new state
+        assert after != before and rows_after != rows_before
+    else:  # not committed: neither its state nor its rows moved
+        assert after == before and rows_after == rows_before
+    assert after[0][1] == rows_after[0][1]  # the saved cursor is the newest row held
+    result = replicate_from_settings(get_settings(), streams=_KILLED)  # the next run catches up
     assert result.ok, result.failed
-    assert_copies_source(seeded, bq_client)
+    for t in TABLES:
+        if t.name in _KILLED:
+            cols = source_columns(seeded, t.schema, t.name)
+            assert normalize(bq_rows(bq_client, "raw_" + t.schema, t.name, cols)) == normalize(
+                source_rows(seeded, t.schema, t.name, cols)
+            )
 
 
 def test_dagster_assets_and_checks_run_on_bigquery(seeded, bq_client):

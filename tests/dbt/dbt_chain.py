@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from adw_assets.lib.dbt import run_dbt
-from adw_assets.lib.replication import replicate
+from adw_assets.lib.replication import DuckDBDestination, replicate
 from adw_assets.lib.source.server import ensure_schema, with_database
 from adw_assets.settings import Settings, get_settings
 
@@ -51,7 +51,9 @@ class Chain:
         return self.settings.duckdb_path
 
     def replicate(self) -> None:
-        result = replicate(self.dsn, self.duckdb_path, prefix=self.settings.raw_prefix)
+        result = replicate(
+            self.dsn, DuckDBDestination(self.duckdb_path), prefix=self.settings.raw_prefix
+        )
         assert result.ok, result
 
     def dbt(self, *args: str) -> dict[str, dict]:

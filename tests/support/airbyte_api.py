@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 
 from adw_assets.lib.airbyte.catalog import introspect, recommended_connection
-from adw_assets.lib.replication import replicate
+from adw_assets.lib.replication import DuckDBDestination, replicate
 from tests.support.airbyte_api_http import AirbyteRoutes, handler
 
 
@@ -246,7 +246,7 @@ class AirbyteStandIn(AirbyteRoutes):
             raise ValueError(f"the stand-in writes prefix formats only, not {fmt!r}")
         result = replicate(
             self.source_dsn,
-            self.duckdb_path,
+            DuckDBDestination(self.duckdb_path),
             prefix=fmt[: -len("${SOURCE_NAMESPACE}")],
             streams=[
                 f"{s.namespace}.{s.name}"

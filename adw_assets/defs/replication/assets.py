@@ -16,8 +16,7 @@ from adw_assets.defs.source.resources import SourceResource
 from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
 from adw_assets.lib.replication import raw_table_name
-from adw_assets.lib.replication.catalog import CURSOR_FIELD
-from adw_assets.lib.source.catalog import TABLES, SourceTable
+from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES, SourceTable
 
 GROUP = "replication"
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from adw_assets.lib.replication.catalog import CURSOR_FIELD
-from adw_assets.lib.source.catalog import TABLES
+from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES
 
 
 def source_asset_key(schema: str, table: str) -> dg.AssetKey:

@@ -15,9 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adw_assets.lib.source.catalog import SCHEMAS, TABLES
-
-CURSOR_FIELD = "modifieddate"
+from adw_assets.lib.source.catalog import CURSOR_FIELD, SCHEMAS, TABLES
 
 # Deterministic ids for the default cache; `adw airbyte refresh-specs` replaces them.
 DEFAULT_WORKSPACE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "adw:airbyte:workspace"))

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from adw_assets.lib.airbyte.catalog import CURSOR_FIELD
-from adw_assets.lib.source.catalog import TABLES_BY_NAME
+from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES_BY_NAME
 
 
 @dataclass(frozen=True)

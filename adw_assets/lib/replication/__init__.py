@@ -1,8 +1,9 @@
-"""The embedded replicator (pure Python + DuckDB, no Dagster).
+"""The embedded replicator (pure Python, no Dagster).
 
-``replicate(source_dsn, duckdb_path, ...)`` copies the AdventureWorks streams from PostgreSQL
-into DuckDB with Airbyte's "incremental | append + deduped" semantics and Destinations v2
-layout; see docs/replication.md.
+``replicate(source_dsn, destination, ...)`` copies the AdventureWorks streams from PostgreSQL
+into a destination (:class:`DuckDBDestination`, :class:`BigQueryDestination`) with Airbyte's
+"incremental | append + deduped" semantics and Destinations v2 layout; see
+docs/replication.md.
 """
 
 from __future__ import annotations
@@ -10,22 +11,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from adw_assets.lib.replication.engine import Progress, replicate, resolve_streams
+from adw_assets.lib.replication.bigquery_destination import BigQueryDestination
+from adw_assets.lib.replication.destination import (
+    Destination,
+    DestinationRun,
+    LoadPlan,
+    StreamLoad,
+)
+from adw_assets.lib.replication.duckdb_destination import DuckDBDestination
+from adw_assets.lib.replication.engine import Progress, replicate
+from adw_assets.lib.replication.layout import SchemaChangeError, raw_table_name
+from adw_assets.lib.replication.plan import resolve_streams
 from adw_assets.lib.replication.result import (
     ProgressEvent,
     ReplicationResult,
     StreamResult,
     stderr_progress,
 )
-from adw_assets.lib.replication.writer import SchemaChangeError, raw_table_name
 from adw_assets.settings import Settings
 
 __all__ = [
+    "BigQueryDestination",
+    "Destination",
+    "DestinationRun",
+    "DuckDBDestination",
+    "LoadPlan",
     "Progress",
     "ProgressEvent",
     "ReplicationResult",
     "SchemaChangeError",
+    "StreamLoad",
     "StreamResult",
+    "destination_from_settings",
     "raw_table_name",
     "replicate",
     "replicate_from_settings",
@@ -34,38 +51,45 @@ __all__ = [
 ]
 
 
+def destination_from_settings(settings: Settings) -> Destination:
+    """The warehouse of the settings: BigQuery (``ADW_WAREHOUSE=bigquery``, client from the
+    ``ADW_BQ_*`` settings) or the DuckDB file (``ADW_DUCKDB_PATH``, with
+    ``ADW_REPLICATION_MEMORY_LIMIT``)."""
+    if settings.warehouse == "bigquery":
+        from adw_assets.lib.warehouse import bigquery as bq
+
+        config = bq.bigquery_config(settings)
+        return BigQueryDestination(bq.make_client(config), location=config.location)
+    return DuckDBDestination(settings.duckdb_path, memory_limit=settings.replication_memory_limit)
+
+
 def replicate_from_settings(
     settings: Settings,
     streams: Sequence[str] | None = None,
     full_refresh: bool | Sequence[str] = False,
     progress: Progress | None = None,
+    *,
+    destination: Destination | None = None,
     **overrides: Any,
 ) -> ReplicationResult:
-    """:func:`replicate` with the source, warehouse and tuning from ``ADW_*`` settings
-    (``overrides`` replace single keyword arguments, e.g. ``retries=0``)."""
+    """:func:`replicate` with the source, the destination (default
+    :func:`destination_from_settings`) and the tuning from ``ADW_*`` settings (``overrides``
+    replace single keyword arguments of :func:`replicate`, e.g. ``retries=0``; ``None`` keeps
+    the setting)."""
     from adw_assets.lib.source.server import replication_dsn
 
-    workers = settings.get("ADW_REPLICATION_WORKERS") or "2"
     kwargs: dict[str, Any] = {
         "prefix": settings.raw_prefix,
         "lag_seconds": settings.replication_lag_seconds,
         "batch_rows": settings.replication_batch_rows,
         "retries": settings.replication_retries,
-        "workers": max(1, int(workers)) if workers.isdigit() else 2,
-        "memory_limit": settings.get("ADW_REPLICATION_MEMORY_LIMIT") or "128MB",
+        "workers": settings.replication_workers,
         "raw_history": settings.replication_raw_history,
     }
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
-    if settings.warehouse == "bigquery":  # issue 7 hook: the same replicator, into BigQuery
-        from adw_assets.lib.replication.bigquery_engine import replicate_bigquery_from_settings
-
-        dsn = replication_dsn(settings)
-        return replicate_bigquery_from_settings(
-            dsn, settings, streams, full_refresh, progress, **kwargs
-        )
     return replicate(
         replication_dsn(settings),
-        settings.duckdb_path,
+        destination or destination_from_settings(settings),
         streams=streams,
         full_refresh=full_refresh,
         progress=progress,

@@ -14,8 +14,6 @@ import psycopg
 import pyarrow as pa
 from psycopg import sql
 
-CURSOR_FIELD = "modifieddate"
-
 _CATALOG_SQL = """
 select n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
        pg_table_size(c.oid)
@@ -49,10 +47,6 @@ class Column:
     arrow_type: pa.DataType
     select_sql: sql.Composable
 
-    @property
-    def key(self) -> str:
-        return self.name
-
 
 @dataclass(frozen=True)
 class Stream:
@@ -66,12 +60,6 @@ class Stream:
     @property
     def name(self) -> str:
         return f"{self.schema}.{self.table}"
-
-    def column(self, name: str) -> Column:
-        for c in self.columns:
-            if c.name == name:
-                return c
-        raise KeyError(name)
 
 
 _INT = {"int2": ("SMALLINT", pa.int16()), "int4": ("INTEGER", pa.int32())}

@@ -46,4 +46,4 @@ class PauseHook:
 def from_settings() -> PauseHook:
     from adw_assets.settings import get_settings
 
-    return PauseHook(get_settings().get("ADW_TEST_PAUSE_AT"))
+    return PauseHook(get_settings().test_pause_at)

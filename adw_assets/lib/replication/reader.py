@@ -17,7 +17,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream
+from adw_assets.lib.replication.catalog import Stream
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 
 BLOCK_SIZE = 1 << 20
 USE_THREADS = False
@@ -40,7 +41,6 @@ class _CopyStream(io.RawIOBase):
         self._chunks = iter(chunks)
         self._pending = bytearray()
         self._eof = False
-        self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
@@ -57,7 +57,6 @@ class _CopyStream(io.RawIOBase):
         n = min(size, len(pending))
         buffer[:n] = pending[:n]
         del pending[:n]
-        self.bytes_read += n
         return n
 
 

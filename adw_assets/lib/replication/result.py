@@ -33,15 +33,6 @@ class StreamResult:
     def ok(self) -> bool:
         return self.status == "ok"
 
-    @property
-    def rows_unchanged(self) -> int:
-        """Rows read again (cursor/lag window) that were already in the warehouse as read."""
-        return max(0, self.rows_read - self.rows_inserted - self.rows_updated)
-
-    @property
-    def rows_per_second(self) -> float:
-        return self.rows_read / self.seconds if self.seconds > 0 else 0.0
-
 
 @dataclass
 class ReplicationResult:

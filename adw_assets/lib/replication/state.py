@@ -1,35 +1,35 @@
 """Per-stream replication state in the warehouse: ``airbyte_internal._adw_state``.
 
-One row per replicated table (namespace, name). It is written in the same DuckDB transaction
-as the rows it describes, so after a crash the state and the data always agree.
+One row per replicated table (namespace, name). A destination writes it in the same
+transaction as the rows it describes, so after a crash the state and the data always agree.
+The engine builds the rows; :func:`load_states` creates and reads the table in any warehouse,
+each destination writes it in its own SQL.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-
-import duckdb
 
 INTERNAL_SCHEMA = "airbyte_internal"
 STATE_TABLE = "_adw_state"
 
-_DDL = f"""
-create schema if not exists {INTERNAL_SCHEMA};
-create table if not exists {INTERNAL_SCHEMA}.{STATE_TABLE} (
-    namespace varchar not null,
-    name varchar not null,
-    stream varchar not null,
-    cursor_field varchar not null,
-    cursor_value timestamp,
-    generation_id bigint not null,
-    sync_id bigint not null,
-    rows_read bigint not null,
-    rows_inserted bigint not null,
-    rows_updated bigint not null,
-    updated_at timestamp with time zone not null
-);
-"""
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("namespace", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("stream", "VARCHAR"),
+    ("cursor_field", "VARCHAR"),
+    ("cursor_value", "TIMESTAMP"),
+    ("generation_id", "BIGINT"),
+    ("sync_id", "BIGINT"),
+    ("rows_read", "BIGINT"),
+    ("rows_inserted", "BIGINT"),
+    ("rows_updated", "BIGINT"),
+    ("updated_at", "TIMESTAMP WITH TIME ZONE"),
+)
+"""The state table's columns and their DuckDB types, in :class:`StreamState` order."""
+NULLABLE = {"cursor_value"}
 
 
 @dataclass(frozen=True)
@@ -47,51 +47,17 @@ class StreamState:
     updated_at: datetime | None = None
 
 
-def ensure(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(_DDL)
+States = dict[tuple[str, str], StreamState]
+"""Every stream's state, keyed by (namespace, name)."""
 
 
-def load_all(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], StreamState]:
-    """Every stream's state, keyed by (namespace, name); empty when nothing was synced."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [INTERNAL_SCHEMA, STATE_TABLE],
-    ).fetchall()[0][0]
-    if not exists:
-        return {}
-    rows = con.execute(
-        "select namespace, name, stream, cursor_field, cursor_value, generation_id, sync_id, "
-        f"rows_read, rows_inserted, rows_updated, updated_at from {INTERNAL_SCHEMA}.{STATE_TABLE}"
-    ).fetchall()
+def load_states(
+    query: Callable[[str], Iterable[tuple]], table: str, type_of: Callable[[str], str] = str
+) -> States:
+    """Create the state ``table`` unless it exists (its DuckDB types mapped by ``type_of``),
+    then read every stream's state, keyed by (namespace, name). ``query`` runs a statement
+    in the warehouse and returns its rows."""
+    cols = [f"{n} {type_of(t)}{'' if n in NULLABLE else ' NOT NULL'}" for n, t in COLUMNS]
+    query(f"create table if not exists {table} ({', '.join(cols)})")
+    rows = query(f"select {', '.join(n for n, _ in COLUMNS)} from {table}")
     return {(r[0], r[1]): StreamState(*r) for r in rows}
-
-
-def next_sync_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute(
-        f"select coalesce(max(sync_id), 0) + 1 from {INTERNAL_SCHEMA}.{STATE_TABLE}"
-    ).fetchall()[0]
-    return int(row[0])
-
-
-def save(con: duckdb.DuckDBPyConnection, state: StreamState) -> None:
-    """Replace the stream's row; call inside the transaction that wrote its data."""
-    con.execute(
-        f"delete from {INTERNAL_SCHEMA}.{STATE_TABLE} where namespace = ? and name = ?",
-        [state.namespace, state.name],
-    )
-    con.execute(
-        f"insert into {INTERNAL_SCHEMA}.{STATE_TABLE} values "
-        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)",
-        [
-            state.namespace,
-            state.name,
-            state.stream,
-            state.cursor_field,
-            state.cursor_value,
-            state.generation_id,
-            state.sync_id,
-            state.rows_read,
-            state.rows_inserted,
-            state.rows_updated,
-        ],
-    )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 SCHEMAS = ("person", "production", "sales")
+CURSOR_FIELD = "modifieddate"
+"""The column every replicated table is synced incrementally by (Airbyte's cursor field)."""
 
 
 @dataclass(frozen=True)

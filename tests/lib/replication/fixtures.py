@@ -14,8 +14,8 @@ import duckdb
 import psycopg
 import pytest
 
-from adw_assets.lib.replication.verify import compare_table
 from adw_assets.lib.source.catalog import TABLES
+from tests.lib.replication.fingerprint import compare_table
 
 SCALE = 0.02
 TODAY = date(2026, 1, 15)

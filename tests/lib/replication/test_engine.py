@@ -7,7 +7,12 @@ import json
 import pytest
 
 from adw_assets.errors import ConfigError
-from adw_assets.lib.replication import replicate, replicate_from_settings, resolve_streams
+from adw_assets.lib.replication import (
+    DuckDBDestination,
+    replicate,
+    replicate_from_settings,
+    resolve_streams,
+)
 from adw_assets.lib.source.catalog import TABLES
 from adw_assets.lib.source.simulate import simulate
 from adw_assets.settings import get_settings
@@ -26,7 +31,7 @@ def wh(adw_home):
 
 
 def test_full_sync_copies_every_table_exactly_in_the_v2_layout(replica_source, wh):
-    result = replicate(replication_dsn(replica_source), wh)
+    result = replicate(replication_dsn(replica_source), DuckDBDestination(wh))
     assert result.ok, result.failed
     assert [s.stream for s in result.streams] == [t.qualified for t in TABLES]
     assert mismatches(replica_source, wh) == {}
@@ -110,9 +115,9 @@ def test_incremental_sync_brings_inserts_and_updates_without_duplicates(replica_
 
 def test_noop_sync_rereads_only_the_lag_window_and_changes_nothing(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh)
+    replicate(dsn, DuckDBDestination(wh))
     before = query(wh, "select _airbyte_raw_id from raw_sales.customer order by customerid")
-    result = replicate(dsn, wh)
+    result = replicate(dsn, DuckDBDestination(wh))
     assert result.ok
     assert all(s.rows_inserted == 0 and s.rows_updated == 0 for s in result.streams)
     assert query(wh, "select _airbyte_raw_id from raw_sales.customer order by customerid") == before
@@ -125,7 +130,7 @@ def test_noop_sync_rereads_only_the_lag_window_and_changes_nothing(replica_sourc
 
 def test_rows_at_the_saved_cursor_are_not_missed(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    first = replicate(dsn, wh, streams=["sales.creditcard"])
+    first = replicate(dsn, DuckDBDestination(wh), streams=["sales.creditcard"])
     cursor = first["creditcard"].cursor
     # a new row and a changed row, both committed after the sync with modifieddate == cursor
     execute(
@@ -135,7 +140,7 @@ def test_rows_at_the_saved_cursor_are_not_missed(replica_source, wh):
         "update sales.creditcard set cardtype = 'ColonialVoice', modifieddate = "
         f"'{cursor}' where creditcardid = (select min(creditcardid) from sales.creditcard)",
     )
-    second = replicate(dsn, wh, streams=["creditcard"], lag_seconds=0)
+    second = replicate(dsn, DuckDBDestination(wh), streams=["creditcard"], lag_seconds=0)
     assert second["creditcard"].rows_inserted == 1
     assert second["creditcard"].rows_updated == 1
     assert mismatches(replica_source, wh, tables=[TABLES[7]]) == {}
@@ -143,16 +148,18 @@ def test_rows_at_the_saved_cursor_are_not_missed(replica_source, wh):
 
 def test_late_committed_rows_inside_the_lag_window_are_caught(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    cursor = replicate(dsn, wh, streams=["customer"])["customer"].cursor
+    cursor = replicate(dsn, DuckDBDestination(wh), streams=["customer"])["customer"].cursor
     # a long transaction stamped its row 2 minutes before the cursor and committed later
     execute(
         replica_source,
         "insert into sales.customer (territoryid, modifieddate) "
         f"values (1, timestamp '{cursor}' - interval '2 minutes')",
     )
-    missed = replicate(dsn, wh, streams=["customer"], lag_seconds=60)["customer"]
+    missed = replicate(dsn, DuckDBDestination(wh), streams=["customer"], lag_seconds=60)["customer"]
     assert missed.rows_inserted == 0  # outside a 1-minute window: invisible, as in Airbyte
-    caught = replicate(dsn, wh, streams=["customer"], lag_seconds=300)["customer"]
+    caught = replicate(dsn, DuckDBDestination(wh), streams=["customer"], lag_seconds=300)[
+        "customer"
+    ]
     assert caught.rows_inserted == 1
     assert mismatches(replica_source, wh, tables=[TABLES[9]]) == {}
     assert caught.cursor == cursor  # the saved cursor never moves back
@@ -160,7 +167,7 @@ def test_late_committed_rows_inside_the_lag_window_are_caught(replica_source, wh
 
 def test_the_greatest_cursor_wins(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh, streams=["product"])
+    replicate(dsn, DuckDBDestination(wh), streams=["product"])
     execute(
         replica_source,
         "update production.product set listprice = listprice + 1, modifieddate = "
@@ -168,21 +175,21 @@ def test_the_greatest_cursor_wins(replica_source, wh):
         "from production.product where modifieddate = (select max(modifieddate) "
         "from production.product))",
     )
-    result = replicate(dsn, wh, streams=["product"])["product"]
+    result = replicate(dsn, DuckDBDestination(wh), streams=["product"])["product"]
     # the older version was read again (lag window) but does not replace the newer row
     assert result.rows_read > 0 and result.rows_updated == 0
 
 
 def test_composite_keys_dedupe_salesorderdetail(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh, streams=["salesorderdetail"])
+    replicate(dsn, DuckDBDestination(wh), streams=["salesorderdetail"])
     execute(
         replica_source,
         "update sales.salesorderdetail set orderqty = orderqty + 1, modifieddate = now() "
         "where salesorderdetailid in (select min(salesorderdetailid) from "
         "sales.salesorderdetail group by salesorderid limit 5)",
     )
-    result = replicate(dsn, wh, streams=["salesorderdetail"])["salesorderdetail"]
+    result = replicate(dsn, DuckDBDestination(wh), streams=["salesorderdetail"])["salesorderdetail"]
     assert result.rows_updated == 5 and result.rows_inserted == 0
     assert mismatches(replica_source, wh, tables=[TABLES[11]]) == {}
 
@@ -194,11 +201,13 @@ def test_hard_deletes_stay_until_a_full_refresh_which_bumps_the_generation(repli
         "insert into sales.store (businessentityid, name) "
         "select max(businessentityid) + 1000, 'Closing Soon Bikes' from sales.store",
     )
-    replicate(dsn, wh, streams=["store", "creditcard"])
+    replicate(dsn, DuckDBDestination(wh), streams=["store", "creditcard"])
     execute(replica_source, "delete from sales.store where name = 'Closing Soon Bikes'")
-    replicate(dsn, wh, streams=["store"])
+    replicate(dsn, DuckDBDestination(wh), streams=["store"])
     assert "sales.store" in mismatches(replica_source, wh, tables=[TABLES[8]])
-    result = replicate(dsn, wh, streams=["store", "creditcard"], full_refresh=["store"])
+    result = replicate(
+        dsn, DuckDBDestination(wh), streams=["store", "creditcard"], full_refresh=["store"]
+    )
     assert result["store"].generation == 1 and result["store"].full_refresh
     assert result["creditcard"].generation == 0 and not result["creditcard"].full_refresh
     assert mismatches(replica_source, wh, tables=[TABLES[7], TABLES[8]]) == {}
@@ -219,7 +228,9 @@ def test_stream_names_resolve_bare_and_qualified():
 
 
 def test_a_custom_prefix_names_the_namespaces(replica_source, wh):
-    result = replicate(replication_dsn(replica_source), wh, prefix="src_", streams=["person"])
+    result = replicate(
+        replication_dsn(replica_source), DuckDBDestination(wh), prefix="src_", streams=["person"]
+    )
     assert result.ok
     assert query(wh, "select count(*) from src_person.person")[0][0] == result["person"].rows_read
     assert query(wh, "select count(*) from airbyte_internal.src_person_raw__stream_person")

@@ -14,7 +14,7 @@ import uuid
 import psycopg
 import pytest
 
-from adw_assets.lib.replication import replicate, replicate_from_settings
+from adw_assets.lib.replication import DuckDBDestination, replicate, replicate_from_settings
 from adw_assets.lib.replication.faults import MARKER
 from adw_assets.lib.source.catalog import TABLES_BY_NAME
 from adw_assets.lib.source.simulate import simulate
@@ -154,7 +154,7 @@ def test_source_lost_mid_run_retries_with_backoff_and_advances_no_state(
 ):
     role, dsn = login_role
     wh = adw_home / "warehouse.duckdb"
-    replicate(dsn, wh)
+    replicate(dsn, DuckDBDestination(wh))
     simulate(replica_source, orders=10, updates=20, seed=1, progress=lambda m: None)
     state_before = dict(query(wh, "select name, sync_id from airbyte_internal._adw_state"))
     events = []
@@ -165,7 +165,9 @@ def test_source_lost_mid_run_retries_with_backoff_and_advances_no_state(
             _cut_off(replica_source, role, lock_out=True)
 
     started = time.perf_counter()
-    result = replicate(dsn, wh, workers=1, retries=2, backoff_seconds=0.1, progress=progress)
+    result = replicate(
+        dsn, DuckDBDestination(wh), workers=1, retries=2, backoff_seconds=0.1, progress=progress
+    )
     elapsed = time.perf_counter() - started
     assert not result.ok
     ok, failed = [s for s in result.streams if s.ok], result.failed
@@ -184,7 +186,7 @@ def test_source_lost_mid_run_retries_with_backoff_and_advances_no_state(
     assert state_after[ok[0].table] in (state_before[ok[0].table], state_before[ok[0].table] + 1)
 
     execute(replica_source, f"alter role {role} login")
-    assert replicate(dsn, wh).ok
+    assert replicate(dsn, DuckDBDestination(wh)).ok
     assert mismatches(replica_source, wh) == {}
 
 
@@ -201,7 +203,7 @@ def test_a_dropped_connection_is_retried_and_the_run_completes(
             _cut_off(replica_source, role, lock_out=False)
 
     streams = ["sales.creditcard", "sales.salesorderdetail"]
-    result = replicate(dsn, wh, streams=streams, workers=1, backoff_seconds=0.05,
+    result = replicate(dsn, DuckDBDestination(wh), streams=streams, workers=1, backoff_seconds=0.05,
                        progress=progress)  # fmt: skip
     assert cut and result.ok
     assert sorted(s.attempts for s in result.streams) == [1, 2]
@@ -215,7 +217,7 @@ def test_an_unreachable_source_fails_fast_with_a_clear_error(adw_home):
     dead = f"postgresql://nobody@/nowhere?host={adw_home}/no-socket-here"
     started = time.perf_counter()
     with pytest.raises(SourceError, match="after 3 attempt") as err:
-        replicate(dead, adw_home / "w.duckdb", retries=2, backoff_seconds=0.05)
+        replicate(dead, DuckDBDestination(adw_home / "w.duckdb"), retries=2, backoff_seconds=0.05)
     assert time.perf_counter() - started >= 0.15
     assert "adw source status" in str(err.value)
     assert not (adw_home / "w.duckdb").exists()

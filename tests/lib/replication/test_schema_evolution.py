@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adw_assets.errors import AdwError
-from adw_assets.lib.replication import replicate
+from adw_assets.lib.replication import DuckDBDestination, replicate
 from adw_assets.lib.source.catalog import TABLES_BY_NAME
 from tests.lib.replication.fixtures import execute, mismatches, query, replication_dsn
 
@@ -35,14 +35,14 @@ def _types(wh, schema, table) -> dict[str, str]:
 
 def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh, streams=["customer"])
+    replicate(dsn, DuckDBDestination(wh), streams=["customer"])
     execute(
         replica_source,
         "alter table sales.customer add column loyaltytier varchar(10)",
         "update sales.customer set loyaltytier = 'gold', modifieddate = now() "
         "where customerid in (select customerid from sales.customer order by customerid limit 3)",
     )
-    result = replicate(dsn, wh, streams=["customer"])["customer"]
+    result = replicate(dsn, DuckDBDestination(wh), streams=["customer"])["customer"]
     assert result.ok and result.rows_updated == 3
     assert result.schema_changes == ["added column loyaltytier VARCHAR"]
     assert _types(wh, "raw_sales", "customer")["loyaltytier"] == "VARCHAR"
@@ -58,7 +58,7 @@ def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
 
 def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh, streams=["customer"])
+    replicate(dsn, DuckDBDestination(wh), streams=["customer"])
     before = query(wh, "select count(territoryid) from raw_sales.customer")[0][0]
     execute(
         replica_source,
@@ -67,7 +67,7 @@ def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, 
         "(select customerid from sales.customer where storeid is null "
         "order by customerid limit 4)",
     )
-    result = replicate(dsn, wh, streams=["customer"])["customer"]
+    result = replicate(dsn, DuckDBDestination(wh), streams=["customer"])["customer"]
     # the 4 changed rows, plus any row re-read in the lag window: all now carry a null
     assert result.ok and result.rows_updated >= 4
     assert "territoryid" in _types(wh, "raw_sales", "customer")
@@ -78,7 +78,7 @@ def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, 
 
 def test_a_widened_column_is_altered_in_place(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh, streams=["product"])
+    replicate(dsn, DuckDBDestination(wh), streams=["product"])
     execute(
         replica_source,
         "alter table production.product alter column safetystocklevel type integer",
@@ -86,7 +86,7 @@ def test_a_widened_column_is_altered_in_place(replica_source, wh):
         "update production.product set safetystocklevel = 100000, modifieddate = now() "
         "where productid = (select min(productid) from production.product)",
     )
-    result = replicate(dsn, wh, streams=["product"])["product"]
+    result = replicate(dsn, DuckDBDestination(wh), streams=["product"])["product"]
     assert result.ok, result.error
     types = _types(wh, "raw_production", "product")
     assert types["safetystocklevel"] == "INTEGER" and types["standardcost"] == "DECIMAL(21,5)"
@@ -95,7 +95,7 @@ def test_a_widened_column_is_altered_in_place(replica_source, wh):
 
 def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh, streams=["creditcard", "store"])
+    replicate(dsn, DuckDBDestination(wh), streams=["creditcard", "store"])
     state_before = query(wh, "select * from airbyte_internal._adw_state where name = 'creditcard'")
     execute(
         replica_source,
@@ -105,7 +105,7 @@ def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(r
         "update sales.store set modifieddate = now() where businessentityid = "
         "(select min(businessentityid) from sales.store)",
     )
-    result = replicate(dsn, wh, streams=["creditcard", "store"])
+    result = replicate(dsn, DuckDBDestination(wh), streams=["creditcard", "store"])
     assert not result.ok
     failed = result["creditcard"]
     assert failed.status == "failed"
@@ -119,7 +119,9 @@ def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(r
     with pytest.raises(AdwError, match="cardnumber"):
         result.raise_for_failures()
     # the documented way out: a full refresh rebuilds the table with the new type
-    fixed = replicate(dsn, wh, streams=["creditcard"], full_refresh=True)["creditcard"]
+    fixed = replicate(dsn, DuckDBDestination(wh), streams=["creditcard"], full_refresh=True)[
+        "creditcard"
+    ]
     assert fixed.ok and fixed.generation == 1
     assert _types(wh, "raw_sales", "creditcard")["cardnumber"] == "BIGINT"
     assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.creditcard"]]) == {}
@@ -142,7 +144,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
     replica_source, wh
 ):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, wh, streams=["store"])
+    replicate(dsn, DuckDBDestination(wh), streams=["store"])
     raw = "airbyte_internal.raw_sales_raw__stream_store"
     n = query(wh, f"select count(*) from {raw}")[0][0]
     # the layout written before _airbyte_data became a STRUCT
@@ -154,7 +156,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
     )
     execute(replica_source, "update sales.store set modifieddate = now() where "
             "businessentityid = (select min(businessentityid) from sales.store)")  # fmt: skip
-    assert replicate(dsn, wh, streams=["store"]).ok
+    assert replicate(dsn, DuckDBDestination(wh), streams=["store"]).ok
     assert query(wh, f"select count(*), any_value(json_valid(_airbyte_data)) from {raw}__json") == [
         (n, True)
     ]
@@ -163,7 +165,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
 
 def test_without_raw_history_only_the_final_tables_are_written(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    assert replicate(dsn, wh, streams=["store"], raw_history=False).ok
+    assert replicate(dsn, DuckDBDestination(wh), streams=["store"], raw_history=False).ok
     raw_tables = query(
         wh,
         "select count(*) from duckdb_tables() where schema_name = 'airbyte_internal' "

@@ -1,4 +1,4 @@
-"""Write one stream into DuckDB in the Airbyte Destinations v2 layout, inside one transaction.
+"""Load one stream into DuckDB in the Airbyte Destinations v2 layout, in one transaction.
 
 * final table ``<namespace>.<table>``: one row per primary key; the greatest cursor wins,
   ties go to the latest extraction (a re-read identical row is left as it is);
@@ -18,36 +18,35 @@ written column by column like the final table, and it reads back as JSON with ``
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 from datetime import datetime
+from operator import attrgetter
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from adw_assets.errors import AdwError
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Stream, is_widening
-from adw_assets.lib.replication.state import INTERNAL_SCHEMA
+from adw_assets.lib.replication.catalog import is_widening
+from adw_assets.lib.replication.destination import LoadPlan
+from adw_assets.lib.replication.layout import (
+    AIRBYTE_COLUMNS,
+    airbyte_meta,
+    column_changes,
+    dropped_columns,
+    raw_table_name,
+)
+from adw_assets.lib.replication.state import COLUMNS, INTERNAL_SCHEMA, STATE_TABLE, StreamState
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 from adw_assets.lib.warehouse import qualified, quote
 
-AIRBYTE_COLUMNS = {
-    "_airbyte_raw_id": "UUID",
-    "_airbyte_extracted_at": "TIMESTAMP WITH TIME ZONE",
-    "_airbyte_meta": "JSON",
-    "_airbyte_generation_id": "BIGINT",
-}
+AIRBYTE_TYPES = dict(
+    zip(AIRBYTE_COLUMNS, ("UUID", "TIMESTAMP WITH TIME ZONE", "JSON", "BIGINT"), strict=True)
+)
 RAW_ID = "_airbyte_raw_id"
 _SEQ = "_adw_seq"
-
-
-class SchemaChangeError(AdwError):
-    """A source column changed to a type the warehouse column cannot hold."""
-
-
-def raw_table_name(namespace: str, table: str) -> str:
-    return f"{namespace}_raw__stream_{table}"
+Tables = dict[tuple[str, str], dict[str, str]]
+"""``(schema, table) -> {column: type}``: the warehouse catalog when the run started."""
 
 
 def raw_ids(n: int) -> pa.Array:
@@ -63,36 +62,23 @@ def raw_ids(n: int) -> pa.Array:
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
-class StreamWriter:
-    """Writes the batches of one stream sync; the caller owns the transaction."""
+class DuckDBStreamLoad:
+    """One stream's sync in one DuckDB transaction (a :class:`StreamLoad`), on a cursor of the
+    worker's own: opened with ``begin transaction``, ended by :meth:`commit` or
+    :meth:`rollback`."""
 
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        stream: Stream,
-        namespace: str,
-        *,
-        generation: int,
-        sync_id: int,
-        full: bool,
-        raw_history: bool = True,
-        tables: dict[tuple[str, str], dict[str, str]] | None = None,
-    ) -> None:
-        self.con = con
-        self.stream = stream
-        self.namespace = namespace
-        self.final = qualified(namespace, stream.table)
-        self.raw = qualified(INTERNAL_SCHEMA, raw_table_name(namespace, stream.table))
-        self.generation = generation
-        self.full = full
-        self.raw_history = raw_history
-        self.tables = tables if tables is not None else warehouse_tables(con, [namespace])
-        """The warehouse's tables and their columns when the run started (see
-        :func:`warehouse_tables`): one catalog query per run, not a few per stream."""
-        self.meta = json.dumps({"changes": [], "sync_id": sync_id})
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan: LoadPlan, tables: Tables) -> None:
+        con.execute("begin transaction")
+        self.con, self.stream, self.namespace = con, plan.stream, plan.namespace
+        self.final = qualified(plan.namespace, plan.stream.table)
+        self.raw = qualified(INTERNAL_SCHEMA, raw_table_name(plan.namespace, plan.stream.table))
+        self.generation, self.full, self.raw_history = plan.generation, plan.full, plan.raw_history
+        self.tables = tables
+        """The warehouse's tables and their columns when the run started: one catalog query
+        per run, not a few per stream."""
+        self.meta = airbyte_meta(plan.sync_id)
         self.dropped: list[str] = []
         self.raw_fields: list[str] = []
-        self.max_cursor: datetime | None = None
         self.rows_read = self.inserted = self.updated = self.raw_appended = 0
 
     # -- schema -----------------------------------------------------------------------
@@ -103,36 +89,23 @@ class StreamWriter:
         exists = (self.namespace, self.stream.table) in self.tables
         if self.full or not exists:
             self.full = True
-            cols = [f"{quote(n)} {t}" for n, t in AIRBYTE_COLUMNS.items()]
+            cols = [f"{quote(n)} {t}" for n, t in AIRBYTE_TYPES.items()]
             cols += [f"{quote(c.name)} {c.duck_type}" for c in self.stream.columns]
             con.execute(f"drop table if exists {self.final}")
             con.execute(f"create table {self.final} ({', '.join(cols)})")
             self._prepare_raw()
             return changes
         current = self.tables[(self.namespace, self.stream.table)]
-        for col in self.stream.columns:
-            old = current.get(col.name)
-            if old is None:
-                con.execute(
-                    f"alter table {self.final} add column {quote(col.name)} {col.duck_type}"
-                )
-                changes.append(f"added column {col.name} {col.duck_type}")
-            elif old != col.duck_type:
-                if not is_widening(old, col.duck_type):
-                    raise SchemaChangeError(
-                        f"{self.stream.name}: column {col.name!r} changed type in the source from "
-                        f"{old} (warehouse {self.namespace}.{self.stream.table}) to "
-                        f"{col.pg_type} ({col.duck_type}), which the warehouse column cannot "
-                        "hold. The stream was not synced and its state did not move. Rebuild it "
-                        f"with `adw replicate --full-refresh {self.stream.name}`."
-                    )
-                con.execute(
-                    f"alter table {self.final} alter column {quote(col.name)} "
-                    f"set data type {col.duck_type}"
-                )
-                changes.append(f"widened column {col.name} {old} -> {col.duck_type}")
-        names = {c.name for c in self.stream.columns}
-        self.dropped = [c for c in current if c not in names and c not in AIRBYTE_COLUMNS]
+        where = f"DuckDB {self.namespace}.{self.stream.table}"
+        duck_type = attrgetter("duck_type")
+        for change in column_changes(self.stream, where, current, duck_type, is_widening):
+            column, new = quote(change.column.name), change.new
+            if change.old is None:
+                con.execute(f"alter table {self.final} add column {column} {new}")
+            else:
+                con.execute(f"alter table {self.final} alter column {column} set data type {new}")
+            changes.append(change.describe())
+        self.dropped = dropped_columns(self.stream, current)
         self._prepare_raw()
         return changes
 
@@ -200,15 +173,25 @@ class StreamWriter:
         finally:
             con.unregister(view)
         self.rows_read += n
-        if CURSOR_FIELD in batch.column_names:
-            top = pc.max(batch[CURSOR_FIELD]).as_py()
-            if top is not None and (self.max_cursor is None or top > self.max_cursor):
-                self.max_cursor = top
+
+    def finish(self) -> None:
+        """Nothing to settle: each batch was folded in as it came."""
 
     @property
     def changed(self) -> bool:
         """Whether this sync wrote anything (rows or raw history)."""
         return bool(self.inserted or self.updated or self.raw_appended)
+
+    def write_state(self, state: StreamState) -> None:
+        """Replace the stream's state row (in this transaction)."""
+        save_state(self.con, state)
+
+    def commit(self) -> None:
+        self.con.execute("commit")
+
+    def rollback(self) -> None:
+        with contextlib.suppress(Exception):  # no transaction left open: nothing to undo
+            self.con.execute("rollback")
 
     def _append_raw(self, source: str, values: dict[str, str], extracted_at: datetime,
                     where: str = "") -> None:  # fmt: skip
@@ -314,18 +297,11 @@ def _struct_fields(con: duckdb.DuckDBPyConnection, raw: str) -> dict[str, str]:
     return {r[0]: r[1] for r in rows}
 
 
-def warehouse_tables(
-    con: duckdb.DuckDBPyConnection, schemas: list[str]
-) -> dict[tuple[str, str], dict[str, str]]:
-    """``(schema, table) -> {column: type}`` for the tables of ``schemas`` and of
-    ``airbyte_internal``, types spelled as ``information_schema`` spells them."""
-    rows = con.execute(
-        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
-        "where database_name = current_database() and schema_name in (select unnest(?)) "
-        "order by schema_name, table_name, column_index",
-        [[*schemas, INTERNAL_SCHEMA]],
-    ).fetchall()
-    out: dict[tuple[str, str], dict[str, str]] = {}
-    for schema, table, column, dtype in rows:
-        out.setdefault((schema, table), {})[column] = dtype
-    return out
+def save_state(con: duckdb.DuckDBPyConnection, state: StreamState) -> None:
+    """Replace the stream's state row; call inside the transaction that wrote its data."""
+    table = qualified(INTERNAL_SCHEMA, STATE_TABLE)
+    con.execute(
+        f"delete from {table} where namespace = ? and name = ?", [state.namespace, state.name]
+    )
+    values = [getattr(state, n) for n, _ in COLUMNS[:-1]]
+    con.execute(f"insert into {table} values ({'?, ' * len(values)}current_timestamp)", values)

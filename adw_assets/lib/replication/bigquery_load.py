@@ -1,4 +1,4 @@
-"""Write one stream into BigQuery in the Destinations v2 layout (``ADW_WAREHOUSE=bigquery``).
+"""Load one stream into BigQuery in the Destinations v2 layout (``ADW_WAREHOUSE=bigquery``).
 
 Per stream sync:
 
@@ -7,11 +7,15 @@ Per stream sync:
    columns are added, widened types altered (DDL: outside any transaction, and idempotent);
 2. ``write``: each batch read from PostgreSQL is loaded (a Parquet load job, free of charge)
    into a staging table of this sync, ``airbyte_internal._adw_stage_<id>``;
-3. ``commit``: one multi-statement transaction appends the staged rows to the raw history,
+3. ``finish``: count what the commit will insert and update (incremental: the rows to apply,
+   in a second staging table);
+4. ``commit``: one multi-statement transaction appends the staged rows to the raw history,
    folds them into the final table (MERGE by primary key: the greatest cursor wins, a tie goes
    to the latest extraction, an identical row is left alone; a full sync replaces the table's
    rows) and MERGEs the stream's state row. Nothing is visible before the COMMIT: a kill at
    any point leaves the old data with the old state, and the next run reads the rows again.
+   A commit BigQuery aborts for a concurrent update (another stream's commit of the state
+   table) is retried.
 
 The staging tables expire after a day, so a killed run leaves nothing behind for long.
 """
@@ -20,40 +24,41 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
+import random
 import re
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from adw_assets.lib.replication.catalog import CURSOR_FIELD, Column, Stream
-from adw_assets.lib.replication.state import INTERNAL_SCHEMA, StreamState
-from adw_assets.lib.replication.writer import SchemaChangeError, raw_table_name
+from adw_assets.lib.replication.catalog import Column
+from adw_assets.lib.replication.destination import LoadPlan
+from adw_assets.lib.replication.layout import (
+    AIRBYTE_COLUMNS,
+    SchemaChangeError,
+    airbyte_meta,
+    column_changes,
+    dropped_columns,
+    raw_table_name,
+)
+from adw_assets.lib.replication.state import COLUMNS, INTERNAL_SCHEMA, STATE_TABLE, StreamState
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 from adw_assets.lib.warehouse import bigquery as bq
 
-STATE_TABLE = "_adw_state"
-AIRBYTE_COLUMNS = {
-    "_airbyte_raw_id": "STRING",
-    "_airbyte_extracted_at": "TIMESTAMP",
-    "_airbyte_meta": "JSON",
-    "_airbyte_generation_id": "INT64",
-}
+AIRBYTE_TYPES = dict(zip(AIRBYTE_COLUMNS, ("STRING", "TIMESTAMP", "JSON", "INT64"), strict=True))
 RAW_DDL = (
     "_airbyte_raw_id STRING NOT NULL, _airbyte_extracted_at TIMESTAMP NOT NULL, "
     "_airbyte_loaded_at TIMESTAMP, _airbyte_data STRING NOT NULL, _airbyte_meta STRING, "
     "_airbyte_generation_id INT64"
 )
-STATE_DDL = (
-    "namespace STRING NOT NULL, name STRING NOT NULL, stream STRING NOT NULL, "
-    "cursor_field STRING NOT NULL, cursor_value DATETIME, generation_id INT64 NOT NULL, "
-    "sync_id INT64 NOT NULL, rows_read INT64 NOT NULL, rows_inserted INT64 NOT NULL, "
-    "rows_updated INT64 NOT NULL, updated_at TIMESTAMP NOT NULL"
-)
 CLUSTER_MAX = 4  # BigQuery clusters by at most four columns
 STAGE_EXPIRY = "timestamp_add(current_timestamp(), interval 1 day)"
+CONFLICT_RETRIES = 6
+"""Commits retried when BigQuery aborts a transaction for a concurrent update (of the shared
+state table by another stream's commit)."""
 
 # type changes BigQuery's ALTER COLUMN SET DATA TYPE allows (every value still fits)
 _WIDENINGS = {("INT64", "NUMERIC"), ("INT64", "BIGNUMERIC"), ("NUMERIC", "BIGNUMERIC")}
@@ -61,7 +66,11 @@ _WIDENINGS = {("INT64", "NUMERIC"), ("INT64", "BIGNUMERIC"), ("NUMERIC", "BIGNUM
 
 def bq_type(column: Column) -> str:
     """The final-table type of a source column, as Airbyte's BigQuery destination types it."""
-    duck = column.duck_type
+    return bq_type_of(column.duck_type)
+
+
+def bq_type_of(duck: str) -> str:
+    """The BigQuery type of a DuckDB type (the catalog's ``duck_type``)."""
     if duck in ("SMALLINT", "INTEGER", "BIGINT"):
         return "INT64"
     if duck in ("FLOAT", "DOUBLE"):
@@ -84,38 +93,41 @@ def _load_type(column: Column) -> str:
     return "STRING" if bq_type(column) == "TIME" else bq_type(column)
 
 
-def state_table_sql(project: str) -> str:
-    table = bq.table_ref(project, INTERNAL_SCHEMA, STATE_TABLE)
-    return f"create table if not exists {table} ({STATE_DDL})"
+def _widens(old: str, new: str) -> bool:
+    return (old, new) in _WIDENINGS
 
 
-class BigQueryStreamWriter:
-    """Stages the batches of one stream sync and commits them in one transaction."""
+def _is_conflict(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "concurrent update" in text or "transaction is aborted" in text
 
-    def __init__(self, client, stream: Stream, namespace: str, *, generation: int, sync_id: int,
-                 full: bool, raw_history: bool = True) -> None:  # fmt: skip
+
+class BigQueryStreamLoad:
+    """Stages the batches of one stream sync and commits them with its state in one
+    transaction (a :class:`StreamLoad`)."""
+
+    def __init__(self, client, plan: LoadPlan) -> None:
+        stream, namespace = plan.stream, plan.namespace
         self.client, self.stream, self.namespace = client, stream, namespace
-        project = client.project
-        self.project = project
+        self.project = project = client.project
         self.final = bq.table_ref(project, namespace, stream.table)
         self.raw = bq.table_ref(project, INTERNAL_SCHEMA, raw_table_name(namespace, stream.table))
         self.stage_name = f"_adw_stage_{namespace}_{stream.table}_{uuid.uuid4().hex[:12]}"
         self.stage = bq.table_ref(project, INTERNAL_SCHEMA, self.stage_name)
         self.apply = bq.table_ref(project, INTERNAL_SCHEMA, self.stage_name + "_apply")
-        self.generation, self.sync_id, self.full = generation, sync_id, full
-        self.meta = json.dumps({"changes": [], "sync_id": sync_id})
+        self.generation, self.full, self.raw_history = plan.generation, plan.full, plan.raw_history
+        self.meta = airbyte_meta(plan.sync_id)
         self.salt = uuid.uuid4().hex
         self.final_types: dict[str, str] = {}
         self.dropped: list[str] = []
-        self.max_cursor: datetime | None = None
         self.rows_read = self.inserted = self.updated = 0
-        self.forgot_state = False
-        self.raw_history = raw_history
+        self.extracted_at = datetime.now(UTC)
+        self.state: StreamState | None = None
 
     # -- schema -----------------------------------------------------------------------
 
     def _create_final(self) -> None:
-        cols = [f"{bq.quote(n)} {t}" for n, t in AIRBYTE_COLUMNS.items()]
+        cols = [f"{bq.quote(n)} {t}" for n, t in AIRBYTE_TYPES.items()]
         cols += [f"{bq.quote(c.name)} {bq_type(c)}" for c in self.stream.columns]
         cluster = ", ".join(
             bq.quote(c) for c in [*self.stream.primary_key, "_airbyte_extracted_at"][:CLUSTER_MAX]
@@ -139,43 +151,28 @@ class BigQueryStreamWriter:
             self.full = True
             self._create_final()
         current = bq.table_columns(client, self.namespace, self.stream.table)
-        incompatible = []
-        for col in self.stream.columns:
-            old, new = current.get(col.name), bq_type(col)
-            if old is None:
-                bq.run(
-                    client,
-                    f"alter table {self.final} add column if not exists {bq.quote(col.name)} {new}",
-                )
-                changes.append(f"added column {col.name} {new}")
-            elif old != new:
-                if (old, new) in _WIDENINGS:
-                    bq.run(
-                        client,
-                        f"alter table {self.final} alter column {bq.quote(col.name)} "
-                        f"set data type {new}",
-                    )
-                    changes.append(f"widened column {col.name} {old} -> {new}")
-                else:
-                    incompatible.append((col, old, new))
-        if incompatible and self.full:
+        where = f"BigQuery {self.namespace}.{self.stream.table}"
+        try:
+            planned = column_changes(self.stream, where, current, bq_type, _widens)
+        except SchemaChangeError:
+            if not self.full:
+                raise
             # rebuild: forget the state first, so a kill during the rebuild re-runs it in full
             self._forget_state()
             bq.run(client, f"drop table if exists {self.final}")
             self._create_final()
             changes.append("recreated the table (incompatible column types, full refresh)")
-        elif incompatible:
-            col, old, new = incompatible[0]
-            raise SchemaChangeError(
-                f"{self.stream.name}: column {col.name!r} changed type in the source from {old} "
-                f"(BigQuery {self.namespace}.{self.stream.table}) to {col.pg_type} ({new}), "
-                "which the warehouse column cannot hold. The stream was not synced and its "
-                f"state did not move. Rebuild it with `adw replicate --full-refresh "
-                f"{self.stream.name}`."
-            )
+            planned = []
+        for change in planned:
+            column, new = bq.quote(change.column.name), change.new
+            if change.old is None:
+                sql = f"alter table {self.final} add column if not exists {column} {new}"
+            else:
+                sql = f"alter table {self.final} alter column {column} set data type {new}"
+            bq.run(client, sql)
+            changes.append(change.describe())
         self.final_types = bq.table_columns(client, self.namespace, self.stream.table)
-        names = {c.name for c in self.stream.columns}
-        self.dropped = [c for c in self.final_types if c not in names and c not in AIRBYTE_COLUMNS]
+        self.dropped = dropped_columns(self.stream, self.final_types)
         stage_cols = [f"{bq.quote(c.name)} {_load_type(c)}" for c in self.stream.columns]
         bq.run(
             client,
@@ -185,20 +182,24 @@ class BigQueryStreamWriter:
         return changes
 
     def _forget_state(self) -> None:
+        """Delete the stream's state: its sync starts over as a first one (generation 0)."""
         state = bq.table_ref(self.project, INTERNAL_SCHEMA, STATE_TABLE)
         bq.run(
             self.client,
             f"delete from {state} where namespace = ? and name = ?",
             [(None, "STRING", self.namespace), (None, "STRING", self.stream.table)],
         )
-        self.forgot_state = True
+        self.generation = 0
 
     # -- data -------------------------------------------------------------------------
 
-    def write(self, batch: pa.Table) -> None:
-        """Load one batch into the staging table (its rows numbered in read order)."""
+    def write(self, batch: pa.Table, extracted_at: datetime) -> None:
+        """Load one batch into the staging table (its rows numbered in read order); the rows
+        of a sync are stamped with the first batch's extraction time."""
         if batch.num_rows == 0:
             return
+        if not self.rows_read:
+            self.extracted_at = extracted_at
         from google.cloud import bigquery
 
         seq = pa.array(range(self.rows_read, self.rows_read + batch.num_rows), pa.int64())
@@ -224,10 +225,6 @@ class BigQueryStreamWriter:
         )
         job.result(timeout=bq.QUERY_TIMEOUT_SECONDS)
         self.rows_read += batch.num_rows
-        if CURSOR_FIELD in batch.column_names:
-            top = pc.max(batch[CURSOR_FIELD]).as_py()
-            if top is not None and (self.max_cursor is None or top > self.max_cursor):
-                self.max_cursor = top
 
     # -- commit -----------------------------------------------------------------------
 
@@ -257,7 +254,7 @@ class BigQueryStreamWriter:
             f"s.{bq.quote(CURSOR_FIELD)} desc nulls last, s._adw_seq desc) = 1"
         )
 
-    def plan(self) -> None:
+    def finish(self) -> None:
         """Count what the commit will insert and update (incremental: build the apply table)."""
         if not self.rows_read:
             return
@@ -290,10 +287,41 @@ class BigQueryStreamWriter:
         )[0]
         self.inserted, self.updated = int(new or 0), int(existed or 0)
 
-    def commit(self, state: StreamState, extracted_at: datetime) -> None:
-        """Raw history + final table + state row, in one multi-statement transaction
-        (call :meth:`plan` first)."""
-        ts = f"timestamp '{extracted_at.isoformat(sep=' ')}'"
+    @property
+    def changed(self) -> bool:
+        """Whether the commit writes rows: the raw history appends every record read."""
+        return bool(self.inserted or self.updated or (self.raw_history and self.rows_read))
+
+    def write_state(self, state: StreamState) -> None:
+        """The state row the commit writes (in its transaction)."""
+        self.state = state
+
+    def commit(self) -> None:
+        """Raw history + final table + state row, in one multi-statement transaction, retried
+        while BigQuery aborts it for a concurrent update; then drop the staging tables."""
+        script = self._script()
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                bq.run(self.client, script)
+                break
+            except Exception as exc:
+                if not _is_conflict(exc) or attempt == CONFLICT_RETRIES:
+                    raise
+                time.sleep(min(8.0, 0.5 * 2**attempt) * (0.5 + random.random()))
+        self._drop_staging()
+
+    def rollback(self) -> None:
+        """Nothing was committed: only the staging tables are left, and dropped."""
+        self._drop_staging()
+
+    def _drop_staging(self) -> None:
+        """Drop this sync's staging tables (they would expire within a day anyway)."""
+        for table in (self.stage, self.apply):
+            with contextlib.suppress(Exception):  # best effort: the expiration removes them
+                bq.run(self.client, f"drop table if exists {table}")
+
+    def _script(self) -> str:
+        ts = f"timestamp '{self.extracted_at.isoformat(sep=' ')}'"
         meta = f"parse_json('{self.meta}')"
         airbyte = [ts, meta, str(self.generation)]
         names = [bq.quote(c.name) for c in self.stream.columns]
@@ -310,9 +338,8 @@ class BigQueryStreamWriter:
                 )
         elif self.inserted or self.updated:
             statements.append(self._merge(names, airbyte))
-        statements.append(self._state_merge(state))
-        script = "begin transaction;\n" + ";\n".join(statements) + ";\ncommit transaction;"
-        bq.run(self.client, script)
+        statements.append(self._state_merge(self.state))
+        return "begin transaction;\n" + ";\n".join(statements) + ";\ncommit transaction;"
 
     def _raw_insert(self, ts: str) -> str:
         data = ", ".join(f"s.{bq.quote(c.name)}" for c in self.stream.columns)
@@ -338,36 +365,26 @@ class BigQueryStreamWriter:
             + ")"
         )
 
-    def _state_merge(self, s: StreamState) -> str:
+    def _state_merge(self, state: StreamState) -> str:
         table = bq.table_ref(self.project, INTERNAL_SCHEMA, STATE_TABLE)
-        cursor = f"datetime '{s.cursor_value.isoformat(sep=' ')}'" if s.cursor_value else "null"
-        values = (
-            f"select '{s.namespace}' as namespace, '{s.name}' as name, '{s.stream}' as stream, "
-            f"'{s.cursor_field}' as cursor_field, {cursor} as cursor_value, "
-            f"{s.generation_id} as generation_id, {s.sync_id} as sync_id, {s.rows_read} as "
-            f"rows_read, {s.rows_inserted} as rows_inserted, {s.rows_updated} as rows_updated"
-        )
-        cols = [
-            "stream",
-            "cursor_field",
-            "cursor_value",
-            "generation_id",
-            "sync_id",
-            "rows_read",
-            "rows_inserted",
-            "rows_updated",
-        ]
+        names = [n for n, _ in COLUMNS if n != "updated_at"]  # updated_at: the commit's time
+        values = ", ".join(f"{_literal(getattr(state, n))} as {n}" for n in names)
+        cols = names[2:]  # the key is (namespace, name)
         return (
-            f"merge {table} t using ({values}) s on t.namespace = s.namespace and t.name = s.name "
-            f"when matched then update set {', '.join(f'{c} = s.{c}' for c in cols)}, "
-            "updated_at = current_timestamp() "
-            f"when not matched then insert (namespace, name, {', '.join(cols)}, updated_at) "
-            f"values (s.namespace, s.name, {', '.join(f's.{c}' for c in cols)}, "
-            "current_timestamp())"
+            f"merge {table} t using (select {values}) s on t.namespace = s.namespace and "
+            f"t.name = s.name when matched then update set "
+            f"{', '.join(f'{c} = s.{c}' for c in cols)}, updated_at = current_timestamp() "
+            f"when not matched then insert ({', '.join(names)}, updated_at) "
+            f"values ({', '.join(f's.{c}' for c in names)}, current_timestamp())"
         )
 
-    def cleanup(self) -> None:
-        """Drop this sync's staging tables (they would expire within a day anyway)."""
-        for table in (self.stage, self.apply):
-            with contextlib.suppress(Exception):  # best effort: the expiration removes them
-                bq.run(self.client, f"drop table if exists {table}")
+
+def _literal(value) -> str:
+    """A state value as a BigQuery literal (a cursor is a DATETIME, in UTC)."""
+    if value is None:
+        return "null"
+    if isinstance(value, datetime):
+        return f"datetime '{value.isoformat(sep=' ')}'"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(int(value))

@@ -1,0 +1,92 @@
+"""The DuckDB destination: a warehouse file, one transaction per stream (see :mod:`duckdb_load`).
+
+A run opens the file once; each worker thread syncs its streams on a cursor of its own. Per
+run: small row groups, a memory limit and DuckDB threads sized to the cores left per worker,
+all undone when the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import duckdb
+
+from adw_assets.lib import warehouse
+from adw_assets.lib.replication.destination import LoadPlan
+from adw_assets.lib.replication.duckdb_load import DuckDBStreamLoad, Tables
+from adw_assets.lib.replication.state import INTERNAL_SCHEMA, STATE_TABLE, States, load_states
+
+ROW_GROUP_SIZE = 16_384
+"""Small row groups: a stream's rows are compressed and written as each group fills, by
+DuckDB's threads during the insert, instead of all at the commit's checkpoint (the
+AdventureWorks tables each fit in one default 122,880-row group); measured 1.6 -> 1.2 s for a
+full sync of the real data."""
+
+
+class DuckDBDestination:
+    """Replicate into the DuckDB file at ``path``; ``memory_limit`` caps DuckDB's buffer memory
+    during a run (it spills to disk beyond it; ``None`` leaves the setting as it is)."""
+
+    name = "DuckDB"
+
+    def __init__(self, path: Path, *, memory_limit: str | None = "128MB") -> None:
+        self.path = Path(path)
+        self.memory_limit = memory_limit
+
+    @contextmanager
+    def open_run(self, namespaces: list[str], workers: int) -> Iterator[DuckDBRun]:
+        con = warehouse.connect(self.path, row_group_size=ROW_GROUP_SIZE)
+        # fetchall, never fetchone, on this long-lived connection: an unconsumed result keeps
+        # a transaction open, which blocks DuckDB's automatic checkpoints (the WAL then grows
+        # to the size of the whole sync and is checkpointed, all at once, on close)
+        saved_limit = con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+        try:
+            if self.memory_limit:
+                con.execute(f"set memory_limit = '{self.memory_limit}'")
+            # the workers are the parallelism: DuckDB threads beyond the cores left per worker
+            # only fight them and PostgreSQL for the CPU (real data, 2 cores: 1.0 -> 0.9 s)
+            con.execute(f"set threads = {max(1, (os.cpu_count() or 1) // max(1, workers))}")
+            for schema in [INTERNAL_SCHEMA, *namespaces]:
+                con.execute(f"create schema if not exists {warehouse.quote(schema)}")
+            table = warehouse.qualified(INTERNAL_SCHEMA, STATE_TABLE)
+            states = load_states(lambda sql: con.execute(sql).fetchall(), table)
+            yield DuckDBRun(con, states, warehouse_tables(con, namespaces))
+        finally:
+            with suppress(Exception):  # the setting is per database, not per connection
+                con.execute(f"set memory_limit = '{saved_limit}'")
+            con.close()
+
+
+class DuckDBRun:
+    """The warehouse opened for one run: the states, the catalog, a cursor per worker thread."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, states: States, tables: Tables) -> None:
+        self.con, self.states, self.tables = con, states, tables
+        self.local = threading.local()
+
+    def stream(self, plan: LoadPlan) -> DuckDBStreamLoad:
+        cur = getattr(self.local, "cursor", None)
+        if cur is None:
+            cur = self.con.cursor()
+            cur.execute(f"use {warehouse.ATTACHED_CATALOG}; set TimeZone = 'UTC'")
+            self.local.cursor = cur
+        return DuckDBStreamLoad(cur, plan, self.tables)
+
+
+def warehouse_tables(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> Tables:
+    """``(schema, table) -> {column: type}`` for the tables of ``schemas`` and of
+    ``airbyte_internal``, types spelled as ``information_schema`` spells them."""
+    rows = con.execute(
+        "select schema_name, table_name, column_name, data_type from duckdb_columns() "
+        "where database_name = current_database() and schema_name in (select unnest(?)) "
+        "order by schema_name, table_name, column_index",
+        [[*schemas, INTERNAL_SCHEMA]],
+    ).fetchall()
+    out: Tables = {}
+    for schema, table, column, dtype in rows:
+        out.setdefault((schema, table), {})[column] = dtype
+    return out
