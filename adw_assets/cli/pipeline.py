@@ -117,7 +117,16 @@ def run(
             # the event log stays in the instance; failures come back in the summary
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
-    return summarize(result, time.perf_counter() - started, settings.home / "dbt" / "runs")
+        summary = summarize(result, time.perf_counter() - started, settings.home / "dbt" / "runs")
+        for stats in sorted(instance.get_run_step_stats(result.run_id), key=_started):
+            if stats.start_time and stats.end_time:
+                name = STEP_NAMES.get(stats.step_key, stats.step_key)
+                summary.steps[name] = stats.end_time - stats.start_time
+    return summary
+
+
+def _started(stats) -> float:
+    return stats.start_time or 0.0
 
 
 def fail_orphaned_runs(instance: dg.DagsterInstance) -> None:
@@ -206,13 +215,6 @@ def _progress(quiet: bool):
 
 def summarize(result: dg.ExecuteInProcessResult, seconds: float, dbt_runs: Path) -> RunSummary:
     summary = RunSummary(success=result.success, run_id=result.run_id, seconds=seconds)
-    starts: dict[str, float] = {}
-    for event in result.all_events:
-        if event.event_type_value == "STEP_START":
-            starts[event.step_key] = event.timestamp
-        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key:
-            name = STEP_NAMES.get(event.step_key, event.step_key)
-            summary.steps[name] = event.timestamp - starts.get(event.step_key, event.timestamp)
     for event in result.get_asset_materialization_events():
         key = event.asset_key.to_user_string()
         meta = {k: v.value for k, v in event.materialization.metadata.items()}

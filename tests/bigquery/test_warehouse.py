@@ -34,7 +34,9 @@ def warehouse(request, adw_home):
         adw_home.mkdir(parents=True, exist_ok=True)
         with duckdb.connect(str(get_settings().duckdb_path)) as con:
             con.execute("create schema marts")
-            con.execute("create table marts.sample (id integer, name varchar, amount decimal(19,4))")
+            con.execute(
+                "create table marts.sample (id integer, name varchar, amount decimal(19,4))"
+            )
             con.executemany("insert into marts.sample values (?, ?, ?)", ROWS)
     get_settings.cache_clear()
     return warehouse_resource()

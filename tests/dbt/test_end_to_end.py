@@ -41,7 +41,7 @@ def _by_key(rows: list[tuple], width: int = 1) -> dict:
 
 def test_dbt_build_passes_every_model_test_and_contract(chain):
     statuses = {r["status"] for r in chain.results.values()}
-    assert statuses <= {"success", "pass"}, statuses
+    assert statuses <= {"success", "pass", "no-op"}, statuses  # no-op: the exposure
     kinds = {uid.split(".")[0] for uid in chain.results}
     assert {"model", "seed", "test", "unit_test"} <= kinds
     marts = [u for u in chain.results if u.startswith("model.adw.rpt_")]

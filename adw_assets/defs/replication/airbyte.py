@@ -77,7 +77,9 @@ def _metadata(t: StreamTable, result: SyncResult, cfg: AirbyteConfig) -> dict[st
     ]
     # the embedded replicator's metadata names, where Airbyte reports the same thing
     metadata = {
-        **dg.TableMetadataSet(table_name=t.table_name, column_schema=dg.TableSchema(columns)),
+        # Dagster's standard table metadata keys
+        "dagster/table_name": t.table_name,
+        "dagster/column_schema": dg.TableSchema(columns),
         "rows_read": stats.get("recordsCommitted", stats.get("recordsEmitted")),
         "bytes_read": stats.get("bytesCommitted", stats.get("bytesEmitted")),
         "cursor": state.get("cursor"),

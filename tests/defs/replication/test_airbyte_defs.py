@@ -81,15 +81,6 @@ def test_secrets_stay_out_of_the_definitions(airbyte_env):
     assert "secret-that-must-not-leak" not in repr(resource)
 
 
-def test_warehouse_kind_follows_the_settings(airbyte_env, monkeypatch):
-    monkeypatch.setenv("ADW_WAREHOUSE", "bigquery")
-    get_settings.cache_clear()
-
-    nodes = _replicated_nodes(_build())
-
-    assert {frozenset(n.kinds) for n in nodes.values()} == {frozenset({"airbyte", "bigquery"})}
-
-
 def test_cloud_workspace_loads_without_network(airbyte_env, monkeypatch):
     from dagster_airbyte import AirbyteCloudWorkspace
 
