@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from adw_assets.lib.replication.catalog import Column
 from adw_assets.lib.replication.destination import LoadPlan
@@ -200,6 +199,7 @@ class BigQueryStreamLoad:
             return
         if not self.rows_read:
             self.extracted_at = extracted_at
+        import pyarrow.parquet as pq  # here: a DuckDB-only process never needs Parquet
         from google.cloud import bigquery
 
         seq = pa.array(range(self.rows_read, self.rows_read + batch.num_rows), pa.int64())

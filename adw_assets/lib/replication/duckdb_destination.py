@@ -50,10 +50,12 @@ class DuckDBDestination:
             # the workers are the parallelism: DuckDB threads beyond the cores left per worker
             # only fight them and PostgreSQL for the CPU (real data, 2 cores: 1.0 -> 0.9 s)
             con.execute(f"set threads = {max(1, (os.cpu_count() or 1) // max(1, workers))}")
+            con.execute("begin transaction")
             for schema in [INTERNAL_SCHEMA, *namespaces]:
                 con.execute(f"create schema if not exists {warehouse.quote(schema)}")
             table = warehouse.qualified(INTERNAL_SCHEMA, STATE_TABLE)
             states = load_states(lambda sql: con.execute(sql).fetchall(), table)
+            con.execute("commit")
             yield DuckDBRun(con, states, warehouse_tables(con, namespaces))
         finally:
             with suppress(Exception):  # the setting is per database, not per connection
