@@ -59,6 +59,7 @@ def test_a_second_writer_waits_for_the_first_and_a_killed_holder_releases_it(
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
+        killed_at = time.time()
     out, err = waiter.communicate(timeout=180)
     assert waiter.returncode == 0, err
     assert "the warehouse is busy" in err and "waiting" in err
@@ -67,5 +68,9 @@ def test_a_second_writer_waits_for_the_first_and_a_killed_holder_releases_it(
         runs = {r.tags.get("adw/pid"): r for r in instance.get_runs()}
         killed = runs[str(holder.pid)]
         assert killed.status == dg.DagsterRunStatus.FAILURE
-        assert runs[str(waiter.pid)].status == dg.DagsterRunStatus.SUCCESS
+        waited = runs[str(waiter.pid)]
+        assert waited.status == dg.DagsterRunStatus.SUCCESS
+        # its replication step started only once the killed holder's slot was freed
+        [step] = instance.get_run_step_stats(waited.run_id)
+        assert step.step_key == "replicated_tables" and step.start_time >= killed_at - 0.5
         assert not instance.event_log_storage.get_concurrency_info("warehouse").claimed_slots
