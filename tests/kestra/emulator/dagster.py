@@ -23,6 +23,9 @@ from typing import Any
 
 from tests.kestra.emulator.engine import TaskFailed, as_bool, seconds, task_type
 
+# The plugin's own texts (TriggerRun.buildLaunchMutation / buildStatusQuery): the emulator
+# sends what Kestra sends, so it does not use adw's client (adw_assets/lib/dagster_graphql.py),
+# whose queries ask for more error types.
 LAUNCH = """
 mutation LaunchRun($repositoryLocationName: String!, $repositoryName: String!,
                    $pipelineName: String!, $runConfigData: RunConfigData!) {
