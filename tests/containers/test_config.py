@@ -49,10 +49,10 @@ def test_dagster_services_wait_for_the_seed_to_succeed():
         assert depends["postgres"]["condition"] == "service_healthy"
 
 
-def test_only_the_webserver_is_published_and_on_loopback_by_default():
+def test_only_the_webserver_and_kestra_are_published_and_on_loopback_by_default():
     published = {name: s["ports"] for name, s in SERVICES.items() if s.get("ports")}
-    assert set(published) == {"webserver"}
-    for spec in published["webserver"]:
+    assert set(published) == {"webserver", "kestra"}
+    for spec in published["webserver"] + published["kestra"]:
         address = spec.split(":")[0] + ":" + spec.split(":")[1]  # "${ADW_BIND_ADDRESS:-127.0.0.1}"
         m = VARIABLE.fullmatch(address)
         assert m and m.group(3) == "127.0.0.1", spec

@@ -1,4 +1,9 @@
-"""A live Dagster (webserver + daemon, `dagster dev`) over a private ADW_HOME and source DB."""
+"""A live Dagster (webserver + daemon, `dagster dev`) over a private ADW_HOME and source DB.
+
+Its instance runs one run at a time (``max_concurrent_runs: 1``, the rest of adw's
+dagster.yaml unchanged) and its workspace adds the test location ``kestra_test``
+(tests/kestra/hold_location.py), so that a test can make any run wait in the queue.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,11 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+LOCATIONS = {"adw": "adw_assets.definitions", "kestra_test": "tests.kestra.hold_location"}
 
 
 def _free_port() -> int:
@@ -42,7 +49,21 @@ def live_dagster(pg_cluster, tmp_path_factory):
 
     home = tmp_path_factory.mktemp("live") / "adw"
     (home / "dagster").mkdir(parents=True)
-    (home / "dagster" / "dagster.yaml").write_text(DAGSTER_YAML)
+    instance = yaml.safe_load(DAGSTER_YAML)
+    instance.setdefault("concurrency", {}).setdefault("runs", {})["max_concurrent_runs"] = 1
+    (home / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    workspace = home / "workspace.yaml"
+    entries = [
+        {
+            "python_module": {
+                "module_name": module,
+                "location_name": name,
+                "working_directory": str(REPO_ROOT),
+            }
+        }
+        for name, module in LOCATIONS.items()
+    ]
+    workspace.write_text(yaml.safe_dump({"load_from": entries}))
     name = f"live_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
@@ -65,7 +86,7 @@ def live_dagster(pg_cluster, tmp_path_factory):
             str(BIN / "dagster"),
             "dev",
             "-w",
-            str(REPO_ROOT / "workspace.yaml"),
+            str(workspace),
             "-h",
             "127.0.0.1",
             "-p",
@@ -78,19 +99,22 @@ def live_dagster(pg_cluster, tmp_path_factory):
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/graphql"
-    query = "{ repositoriesOrError { __typename ... on RepositoryConnection { nodes { name } } } }"
+    query = (
+        "{ repositoriesOrError { __typename ... on RepositoryConnection "
+        "{ nodes { name location { name } } } } }"
+    )
     deadline = time.monotonic() + 180
     while True:
         if proc.poll() is not None:
             raise RuntimeError(f"dagster dev exited: {(home / 'dagster-dev.log').read_text()}")
         try:
             data = _graphql(url, query)["data"]["repositoriesOrError"]
-            if data.get("nodes"):
+            if {n["location"]["name"] for n in data.get("nodes", [])} == set(LOCATIONS):
                 break
         except Exception:
             pass
         if time.monotonic() > deadline:
-            raise RuntimeError("dagster dev did not serve the adw location within 180 s")
+            raise RuntimeError(f"dagster dev did not serve {sorted(LOCATIONS)} within 180 s")
         time.sleep(1)
     yield {"url": url, "home": home, "dsn": dsn, "env": env}
     os.killpg(proc.pid, signal.SIGTERM)

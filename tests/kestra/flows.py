@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "kestra_flows"
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+SUBFLOW = "io.kestra.plugin.core.flow.Subflow"
 EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.S)
 
 
@@ -46,30 +50,22 @@ def expressions(value: Any) -> list[str]:
     return []
 
 
-def render(value: Any, context: dict[str, Any]) -> Any:
-    """Render the Pebble subset our flows use: secret('X'), vars.x, outputs.t.p, flow/task/execution
-    attributes, and a ``!=`` / ``==`` comparison with a quoted string."""
+def all_flows() -> dict[str, dict[str, Any]]:
+    """Every committed flow, by id."""
+    return {path.stem: load(path) for path in flow_files()}
 
-    def lookup(path: str) -> Any:
-        secret = re.fullmatch(r"secret\('([A-Za-z0-9_]+)'\)", path)
-        if secret:
-            return context["secrets"][secret.group(1)]
-        cmp = re.fullmatch(r"(.+?)\s*(==|!=)\s*'([^']*)'", path)
-        if cmp:
-            left = lookup(cmp.group(1).strip())
-            return (left == cmp.group(3)) == (cmp.group(2) == "==")
-        node: Any = context
-        for part in path.split("."):
-            node = node[part]
-        return node
 
-    if isinstance(value, str):
-        whole = EXPRESSION.fullmatch(value.strip())
-        if whole:
-            return lookup(whole.group(1).strip())
-        return EXPRESSION.sub(lambda m: str(lookup(m.group(1).strip())), value)
-    if isinstance(value, dict):
-        return {k: render(v, context) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(v, context) for v in value]
-    return value
+def secrets_for(graphql_url: str) -> dict[str, str]:
+    """The secrets the flows read, as the Kestra server would hold them (decoded)."""
+    return {"ADW_DAGSTER_GRAPHQL_URL": graphql_url, "ADW_DAGSTER_TOKEN": "kestra-test-token"}
+
+
+def with_subflow_inputs(flow: Mapping[str, Any], **inputs: str) -> dict[str, Any]:
+    """A copy of ``flow`` whose Subflow task passes ``inputs`` (e.g. a shorter max_wait):
+    how the tests shorten durations without editing the committed flows."""
+    flow = copy.deepcopy(dict(flow))
+    (call,) = [t for t in iter_tasks(flow["tasks"]) if t["type"] == SUBFLOW]
+    unknown = set(inputs) - set(call["inputs"])
+    assert not unknown, f"{flow['id']} passes no input {sorted(unknown)}"
+    call["inputs"].update(inputs)
+    return flow

@@ -1,4 +1,4 @@
-"""Contract: each Kestra flow's TriggerRun requests, sent to a live Dagster webserver."""
+"""Contract: the Kestra flows, run by the emulated Kestra, against a live Dagster webserver."""
 
 from __future__ import annotations
 
@@ -11,15 +11,26 @@ import duckdb
 import psycopg
 import pytest
 
-from tests.kestra.flows import FLOWS_DIR, load
-from tests.kestra.trigger_run import execute_flow
+from tests.kestra import dagster_runs
+from tests.kestra.emulator import Execution, Kestra
+from tests.kestra.faults import FlakyLaunches
+from tests.kestra.flows import all_flows, secrets_for, with_subflow_inputs
 
 pytestmark = pytest.mark.slow
 ADW = str(Path(sys.executable).parent / "adw")
+FAST_POLL = {"poll_interval": "PT1S"}
 
 
-def _secrets(live) -> dict[str, str]:
-    return {"ADW_DAGSTER_GRAPHQL_URL": live["url"], "ADW_DAGSTER_TOKEN": "kestra-test-token"}
+def _run(live, flow_id: str, url: str | None = None, **inputs: str) -> Execution:
+    """An execution of the committed flow ``flow_id`` (Subflow inputs overridden)."""
+    kestra = Kestra(all_flows().values(), secrets_for(url or live["url"]))
+    flow = with_subflow_inputs(kestra.flows[("adw.analytics", flow_id)], **FAST_POLL, **inputs)
+    return kestra.execute(flow)
+
+
+def _dagster_run(execution: Execution) -> str:
+    (child,) = execution.subflows
+    return child.outputs["launch_run"]["runId"]
 
 
 def _warehouse(live) -> duckdb.DuckDBPyConnection:
@@ -31,19 +42,23 @@ def _source_count(live, table: str) -> int:
         return conn.execute(f"select count(*) from {table}").fetchone()[0]
 
 
-def _why(live, execution) -> str:
-    """The failing steps' errors of the flow's Dagster run, for the assertion message."""
+def _why(live, execution: Execution) -> str:
+    """The execution's failures and the failing steps of its Dagster run."""
     from adw_assets.lib.dagster_graphql import DagsterGraphQL
 
-    runs = [o["runId"] for o in execution.outputs.values() if "runId" in o]
+    runs = [c.outputs["launch_run"]["runId"] for c in execution.subflows if c.outputs]
     failures = [f for r in runs for f in DagsterGraphQL(live["url"]).failures(r)]
     return f"{execution.error}: {failures}"
 
 
 def test_hourly_elt_flow_runs_elt_job_and_fills_the_warehouse(live_dagster):
-    execution = execute_flow(load(FLOWS_DIR / "adw_elt_hourly.yml"), _secrets(live_dagster))
+    execution = _run(live_dagster, "adw_elt_hourly")
     assert execution.state == "SUCCESS", _why(live_dagster, execution)
-    assert execution.outputs["trigger_elt"]["status"] == "SUCCESS"
+    (child,) = execution.subflows
+    assert execution.outputs["run_elt_job"] == {"executionId": child.id, "state": "SUCCESS"}
+    run_status = json.loads(child.outputs["poll_run"]["body"])["data"]["runOrError"]["status"]
+    assert run_status == "SUCCESS"
+    assert "terminate_run" not in child.outputs  # the errors branch did not run
     orders = _source_count(live_dagster, "sales.salesorderheader")
     with _warehouse(live_dagster) as con:
         assert (
@@ -57,13 +72,15 @@ def test_a_failed_dagster_run_fails_the_execution(live_dagster):
     with psycopg.connect(live_dagster["dsn"], autocommit=True) as conn:
         conn.execute("revoke select on sales.customer from adw_replicator")
     try:
-        execution = execute_flow(load(FLOWS_DIR / "adw_elt_hourly.yml"), _secrets(live_dagster))
+        execution = _run(live_dagster, "adw_elt_hourly")
     finally:
         with psycopg.connect(live_dagster["dsn"], autocommit=True) as conn:
             conn.execute("grant select on sales.customer to adw_replicator")
-    assert execution.outputs["trigger_elt"]["status"] == "FAILURE"
     assert execution.state == "FAILED"
-    assert "ended FAILURE" in execution.error
+    run_id = _dagster_run(execution)
+    assert f"Dagster run {run_id} of elt_job ended FAILURE" in execution.error, execution.error
+    (child,) = execution.subflows
+    assert "terminate_run" not in child.outputs  # the run ended by itself: nothing to stop
 
 
 def test_full_refresh_flow_rebuilds_with_a_new_generation(live_dagster):
@@ -71,15 +88,26 @@ def test_full_refresh_flow_rebuilds_with_a_new_generation(live_dagster):
         before = con.execute(
             "select max(_airbyte_generation_id) from raw_sales.salesorderheader"
         ).fetchone()[0]
-    execution = execute_flow(
-        load(FLOWS_DIR / "adw_full_refresh_nightly.yml"), _secrets(live_dagster)
-    )
-    assert execution.state == "SUCCESS", execution.error
+    execution = _run(live_dagster, "adw_full_refresh_nightly")
+    assert execution.state == "SUCCESS", _why(live_dagster, execution)
     with _warehouse(live_dagster) as con:
         after = con.execute(
             "select min(_airbyte_generation_id) from raw_sales.salesorderheader"
         ).fetchone()[0]
     assert after > (before or 0)
+
+
+def test_a_failed_launch_request_is_retried_and_launches_exactly_one_run(live_dagster):
+    before = dagster_runs.runs(live_dagster["url"], "web_events_job")
+    with FlakyLaunches(live_dagster["url"], failures=1) as proxy:
+        execution = _run(live_dagster, "adw_web_events_refresh", url=proxy.url)
+    launched = dagster_runs.new_runs(live_dagster["url"], "web_events_job", before)
+    (child,) = execution.subflows
+    assert proxy.launch_requests == 2
+    assert child.attempts["launch_run"] == 2
+    assert len(launched) == 1, launched
+    assert list(launched) == [child.outputs["launch_run"]["runId"]]
+    assert execution.state == "SUCCESS", _why(live_dagster, execution)
 
 
 def test_adw_launch_surfaces_graphql_error_types(live_dagster):
