@@ -195,6 +195,7 @@ def test_every_adw_variable_in_the_repository_is_declared():
     used = _names_in(
         "adw_assets/**/*.py", "dashboard/**/*.py", "dbt/**/*.sql", "dbt/**/*.yml",
         "compose.yaml", "Dockerfile", "docker/**/*.sh", ".ci/*.sh", "kestra_flows/*.yml",
+        "README.md", "docs/*.md",
     )  # fmt: skip
     known = {*variables(), *COMPOSE_ONLY, *OTHER_KNOWN}
     markers = {"ADW_TEST_PAUSED", "ADW_DAGSTER_GRAPHQL_URL"}  # a log marker; a Kestra secret
