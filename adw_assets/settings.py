@@ -234,6 +234,14 @@ class Settings(BaseModel):
     def embedded(self) -> bool:
         return self.source_dsn is None
 
+    def group(self, prefix: str) -> dict[str, Any]:
+        """The settings named ``<prefix><key>``, as ``{key: value}`` (``group("events_")``)."""
+        return {
+            name.removeprefix(prefix): getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith(prefix)
+        }
+
     def ensure_dirs(self) -> None:
         for path in (self.home, self.dagster_home, self.events_dir):
             path.mkdir(parents=True, exist_ok=True)
@@ -265,40 +273,43 @@ def variables() -> dict[str, FieldInfo]:
     return {field.alias: field for field in Settings.model_fields.values()}
 
 
+_WHOLE = "is not a whole number; set it to e.g. {example}."
+_NUMBER = "is not a number; set it to e.g. {example}."
+_MESSAGES = {
+    "int_parsing": _WHOLE,
+    "int_from_float": _WHOLE,
+    "float_parsing": _NUMBER,
+    "range": "is out of range; use a value from {ge} to {le}.",
+    "greater_than_equal": "is below the minimum {ge}; set it to {ge} or more.",
+    "greater_than": "must be above {gt}; set it to e.g. {example}.",
+    "bool_parsing": "is not true or false; set it to true or false.",
+    "literal_error": "is not one of {choices}; set it to one of them.",
+    "duckdb_size": "is not a DuckDB size (a number and B, KB, MB, GB, ...); set it to e.g. 128MB.",
+    "string_pattern_mismatch": "may hold only letters, digits and _; set it to e.g. {example}.",
+    "value_error": "{error}",
+}
+"""What adw says after ``ADW_<NAME>=<value>``, by pydantic error type."""
+
+
 def _message(err: Mapping[str, Any], env: Mapping[str, str]) -> str:
     """A pydantic error as adw's one line: the variable, the bad value, what to do."""
     name = str(err["loc"][0])
     field = variables()[name]
     if SecretStr in (field.annotation, *getattr(field.annotation, "__args__", ())):
-        return f"{name} is invalid ({err['msg']}); see README.md, Configuration."
-    said = f"{name}={env.get(name, err['input'])!r}"
-    example = (field.examples or [field.default])[0]
-    bounds = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
-    kind = err["type"]
-    if kind in ("int_parsing", "int_from_float", "int_type"):
-        return f"{said} is not a whole number; set it to e.g. {example}."
-    if kind in ("float_parsing", "float_type"):
-        return f"{said} is not a number; set it to e.g. {example}."
-    if kind in ("greater_than_equal", "less_than_equal", "finite_number") and "le" in bounds:
-        return f"{said} is out of range; use a value from {bounds['ge']} to {bounds['le']}."
-    if kind == "greater_than_equal":
-        return f"{said} is below the minimum {bounds['ge']}; set it to {bounds['ge']} or more."
-    if kind == "greater_than":
-        return f"{said} must be above {bounds['gt']}; set it to e.g. {example}."
-    if kind == "bool_parsing":
-        return f"{said} is not true or false; set it to true or false."
-    if kind == "literal_error":
-        choices = err["ctx"]["expected"].replace("'", "")
-        return f"{said} is not one of {choices.replace(' or ', ', ')}; set it to one of them."
-    if kind == "string_pattern_mismatch" and err["ctx"]["pattern"] == DUCKDB_SIZE:
-        return (
-            f"{said} is not a DuckDB size (a number and B, KB, MB, GB, ...); set it to e.g. 128MB."
-        )
-    if kind == "string_pattern_mismatch":
-        return f"{said} may hold only letters, digits and _; set it to e.g. {example}."
-    if kind == "value_error":
-        return f"{said} {err['ctx']['error']}"
-    return f"{said} is invalid ({err['msg']}); see README.md, Configuration."
+        return f"{name} is invalid ({err['msg']}); see README.md, Configuration."  # no echo
+    kind, ctx = err["type"], err.get("ctx", {})
+    facts = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
+    if kind in ("greater_than_equal", "less_than_equal", "finite_number") and "le" in facts:
+        kind = "range"
+    if ctx.get("pattern") == DUCKDB_SIZE:
+        kind = "duckdb_size"
+    facts |= {
+        "example": (field.examples or [field.default])[0],
+        "choices": str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", "),
+        "error": ctx.get("error"),
+    }
+    said = _MESSAGES.get(kind, "is invalid ({msg}); see README.md, Configuration.")
+    return f"{name}={env.get(name, err['input'])!r} " + said.format(msg=err["msg"], **facts)
 
 
 COMPOSE_ONLY = {

@@ -102,19 +102,12 @@ class AirbyteConfig:
 
 
 def airbyte_config(settings: Settings | None = None) -> AirbyteConfig:
-    s = settings or get_settings()
+    """The ``ADW_AIRBYTE_*`` settings (``settings.airbyte_<key>`` is ``<key>`` here)."""
+    values = (settings or get_settings()).group("airbyte_")
+    url, specs = values.pop("url"), values.pop("specs")
     return AirbyteConfig(
-        url=s.airbyte_url or DEFAULT_URL,
-        url_set=s.airbyte_url is not None,
-        workspace_id=s.airbyte_workspace_id,
-        connection_id=s.airbyte_connection_id,
-        client_id=s.airbyte_client_id,
-        client_secret=s.airbyte_client_secret,
-        username=s.airbyte_username,
-        password=s.airbyte_password,
-        cloud=s.airbyte_cloud,
-        poll_interval=s.airbyte_poll_interval,
-        poll_timeout=s.airbyte_poll_timeout,
-        request_timeout=s.airbyte_request_timeout,
-        specs_path=s.airbyte_specs or packaged_specs_path(),
+        **values,
+        url=url or DEFAULT_URL,
+        url_set=url is not None,
+        specs_path=specs or packaged_specs_path(),
     )

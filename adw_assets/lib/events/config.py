@@ -48,11 +48,4 @@ class EventsConfig:
 
 def events_config(settings: Settings | None = None) -> EventsConfig:
     settings = settings or get_settings()
-    return EventsConfig(
-        events_dir=settings.events_dir,
-        lookback_hours=settings.events_lookback_hours,
-        max_clock_skew_seconds=settings.events_max_clock_skew_seconds,
-        flush_seconds=settings.events_flush_seconds,
-        max_dead_letter_ratio=settings.events_max_dead_letter_ratio,
-        freshness_minutes=settings.events_freshness_minutes,
-    )
+    return EventsConfig(events_dir=settings.events_dir, **settings.group("events_"))
