@@ -40,8 +40,6 @@ from adw_assets.errors import ConfigError
 SOURCE_DATABASE = "adventureworks"
 REPLICATION_ROLE = "adw_replicator"
 
-WAREHOUSES = ("duckdb", "bigquery")
-REPLICATIONS = ("embedded", "airbyte")
 PREFIX = "ADW_"
 DUCKDB_SIZE = r"(?i)^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 IDENTIFIER_PREFIX = r"^[A-Za-z_][A-Za-z0-9_]*$"
