@@ -23,10 +23,6 @@ import yaml
 
 from adw_assets.settings import Settings
 
-WAREHOUSE_POOL = "warehouse"
-"""The Dagster pool of every asset that writes the warehouse; the instance gives each pool one
-slot, so one such op runs at a time across runs (DuckDB has one writer process)."""
-
 WAREHOUSE_TAG = "adw/warehouse"
 """Run tag of the runs that write the warehouse. The instance no longer limits it (the pool
 ``warehouse`` does the job); kept until its last caller goes."""
@@ -35,8 +31,8 @@ FULL_REFRESH_TAG = "adw/full_refresh"
 """Runs tagged ``adw/full_refresh=true`` rebuild: replication bumps the generation of every
 selected stream and dbt runs with ``--full-refresh`` (full_refresh_job sets it)."""
 
-_SHARED = f"""\
-# At most 4 runs at once. Assets that write the warehouse declare the pool `{WAREHOUSE_POOL}`;
+_SHARED = """\
+# At most 4 runs at once. Assets that write the warehouse declare the pool `warehouse`;
 # one op of that pool runs at a time across runs (DuckDB has one writer process). Every pool
 # without a limit of its own gets default_limit.
 concurrency:
