@@ -1,55 +1,219 @@
 """The one place that reads the ``ADW_*`` environment.
 
-Every other module asks :func:`get_settings` and never calls ``os.getenv`` itself. The
+Every variable adw reads is declared here once, with its type, default, limits and meaning (the
+docstring under it). Names follow one rule: ``ADW_<NAME>`` is ``settings.<name>``
+(``ADW_EVENTS_LOOKBACK_HOURS`` -> ``settings.events_lookback_hours``). An empty value means
+unset. A bad value raises :class:`ConfigError`: one line naming the variable, the value and the
+fix. An ``ADW_*`` variable adw does not know is reported once on stderr with the nearest name.
+
+Every other module asks :func:`get_settings` and never reads the environment itself. The
 environment is read once per process; tests call ``get_settings.cache_clear()`` (the
-``adw_home`` fixture does) after changing it.
+``adw_home`` fixture does) after changing it. ``python -m adw_assets.lib.settings_docs``
+writes the README table and ``.env.example`` from these declarations.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from dataclasses import dataclass
+import sys
+import warnings
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.fields import FieldInfo
 
 from adw_assets.errors import ConfigError
 
 SOURCE_DATABASE = "adventureworks"
 REPLICATION_ROLE = "adw_replicator"
 
-WAREHOUSES = ("duckdb", "bigquery")
-REPLICATIONS = ("embedded", "airbyte")
+PREFIX = "ADW_"
+DUCKDB_SIZE = r"(?i)^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+IDENTIFIER_PREFIX = r"^[A-Za-z_][A-Za-z0-9_]*$"
+AIRBYTE_DEFAULT_URL = "http://localhost:8000"
+"""Where ``abctl local install`` serves Airbyte (self-managed)."""
+_AIRBYTE_API_SUFFIXES = ("/api/public/v1", "/api/v1", "/api")
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Resolved configuration. Paths are absolute."""
+def var(default: Any = None, shown: str | None = None, **limits: Any) -> Any:
+    """A setting's default and limits; ``shown`` is the default as the docs state it when it
+    is computed or means "unset" (``$ADW_HOME/warehouse.duckdb``)."""
+    return Field(default, json_schema_extra={"shown": shown} if shown else None, **limits)
 
-    home: Path
-    source_dsn: str | None
-    """``ADW_SOURCE_DSN``: an existing PostgreSQL database; ``None`` = embedded server."""
-    replication_dsn: str | None
-    """``ADW_REPLICATION_DSN``: DSN of the read-only role; defaults to the source DSN."""
-    warehouse: str
-    duckdb_path: Path
-    raw_prefix: str
-    replication: str
-    replication_lag_seconds: int
-    replication_retries: int
-    replication_batch_rows: int
-    replication_raw_history: bool
-    """``ADW_REPLICATION_RAW_HISTORY``: keep Airbyte's raw history tables (default true)."""
-    replication_workers: int
-    """``ADW_REPLICATION_WORKERS``: streams replicated at the same time (default 2)."""
-    replication_memory_limit: str
-    """``ADW_REPLICATION_MEMORY_LIMIT``: DuckDB's memory limit during a run (default 128MB)."""
-    test_pause_at: str | None
-    """``ADW_TEST_PAUSE_AT``: tests only, where the replicator pauses for a ``kill -9``."""
-    dbt_target: str
-    dagster_port: int
-    dashboard_port: int
-    env: dict[str, str]
-    """Every ``ADW_*`` variable as read, for the modules of later features."""
+
+class Settings(BaseModel):
+    """Resolved configuration. Paths are absolute; secrets are :class:`SecretStr` or left out
+    of ``repr``."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        alias_generator=lambda name: PREFIX + name.upper(),
+        extra="ignore",
+        str_strip_whitespace=True,
+        allow_inf_nan=False,
+        use_attribute_docstrings=True,
+    )
+
+    # --- core ------------------------------------------------------------------------------
+    home: Path = var(Path(".adw"), "`./.adw`")
+    """all local state: embedded Postgres data, warehouse, events, snapshot, `DAGSTER_HOME`"""
+    source_dsn: str | None = var(None, "unset (embedded)", repr=False)
+    """an existing PostgreSQL database; adw then never starts or stops a server"""
+    replication_dsn: str | None = var(None, "derived", repr=False)
+    """DSN of the read-only role; embedded: `adw_replicator` on the embedded server; external:
+    `ADW_SOURCE_DSN`"""
+    warehouse: Literal["duckdb", "bigquery"] = "duckdb"
+    """the warehouse: a DuckDB file, or BigQuery (`ADW_BQ_*`)"""
+    duckdb_path: Path = var(None, "`$ADW_HOME/warehouse.duckdb`", validate_default=True)
+    """the DuckDB warehouse file"""
+    raw_prefix: str = var("raw_", pattern=IDENTIFIER_PREFIX)
+    """prefix of the replicated namespaces (`raw_sales`, ...)"""
+    replication: Literal["embedded", "airbyte"] = "embedded"
+    """`embedded` (adw's replicator) or `airbyte` (dagster-airbyte)"""
+    dbt_target: str = var(None, "`local` (`prod` with BigQuery)", validate_default=True)
+    """dbt target (`dbt/profiles.yml`)"""
+    dagster_port: int = var(3000, ge=1, le=65535)
+    """port of the Dagster UI: `adw dev`; in the compose stack the webserver's published port"""
+    dagster_url: str = var(
+        None, "`http://127.0.0.1:$ADW_DAGSTER_PORT/graphql`", validate_default=True
+    )
+    """GraphQL endpoint used by `adw launch`"""
+    dagster_token: SecretStr | None = None
+    """bearer token sent by `adw launch` (Dagster+ or an auth proxy)"""
+    dashboard_port: int = var(8501, ge=1, le=65535)
+    """port of `adw dashboard`"""
+
+    # --- replication -----------------------------------------------------------------------
+    replication_lag_seconds: int = var(300, ge=0)
+    """how far before the saved cursor each incremental sync re-reads (late commits)"""
+    replication_retries: int = var(3, ge=0)
+    """retries, with exponential backoff, when the source is unreachable"""
+    replication_batch_rows: int = var(100_000, ge=1)
+    """rows per batch moved by the replicator"""
+    replication_workers: int = var(2, ge=1)
+    """source readers running at once"""
+    replication_memory_limit: str = var("128MB", pattern=DUCKDB_SIZE)
+    """DuckDB memory limit during a sync"""
+    replication_raw_history: bool = True
+    """keep the raw history tables in `airbyte_internal` (false: final tables only, like
+    Airbyte's direct-load destinations)"""
+    test_pause_at: str | None = None
+    """test hook of the replicator's kill tests: `<point>[@<stream>]` stops and sleeps there"""
+
+    # --- dbt -------------------------------------------------------------------------------
+    dbt_lookback_minutes: int | None = var(None, "0 on DuckDB, 60 elsewhere", ge=0, examples=[60])
+    """how far back incremental facts re-read"""
+    card_hash_salt: SecretStr | None = var(None, "a dev salt")
+    """salt of the credit-card number hash; set a secret one in production (the dbt `prod`
+    target refuses the dev salt)"""
+
+    # --- web events ------------------------------------------------------------------------
+    events_lookback_hours: float = var(24.0, ge=1.0, le=24.0 * 366)
+    """how late a web event may arrive and still be accepted (and re-read by the models)"""
+    events_max_clock_skew_seconds: float = var(300.0, ge=0.0, le=86_400.0)
+    """how far in the future an event timestamp may be"""
+    events_flush_seconds: float = var(1.0, ge=0.05, le=60.0)
+    """micro-batch interval of `adw events stream`"""
+    events_max_dead_letter_ratio: float = var(0.05, ge=0.0, le=1.0)
+    """the dead-letter check fails above this ratio"""
+    events_freshness_minutes: float = var(60.0, ge=1.0, le=525_600.0)
+    """web events are stale when no batch landed for this long"""
+
+    # --- BigQuery (docs/production.md) -----------------------------------------------------
+    bq_project: str | None = None
+    """Google Cloud project of the warehouse (required with `ADW_WAREHOUSE=bigquery`);
+    credentials from ADC or `GOOGLE_APPLICATION_CREDENTIALS`"""
+    bq_location: str = "US"
+    """where datasets are created and jobs run"""
+    bq_dataset_prefix: str = var("adw_", pattern=IDENTIFIER_PREFIX)
+    """prefix of the dbt datasets (`adw_marts`, ...)"""
+    bq_endpoint: str | None = None
+    """a BigQuery API endpoint other than Google's (the emulator in tests), with anonymous
+    credentials"""
+
+    # --- Airbyte (docs/airbyte.md) ---------------------------------------------------------
+    airbyte_url: str | None = var(None, f"`{AIRBYTE_DEFAULT_URL}`")
+    """the Airbyte host (self-managed); an API URL pasted here is cut to the host"""
+    airbyte_cloud: bool = False
+    """use Airbyte Cloud (then `ADW_AIRBYTE_URL` is ignored)"""
+    airbyte_workspace_id: str | None = None
+    """the Airbyte workspace (in the Airbyte UI's URL)"""
+    airbyte_connection_id: str | None = None
+    """the Airbyte connection (in the Airbyte UI's URL)"""
+    airbyte_client_id: str | None = None
+    """client id of an Airbyte application"""
+    airbyte_client_secret: SecretStr | None = None
+    """client secret of that application"""
+    airbyte_username: str | None = None
+    """Airbyte username (self-managed, basic auth; instead of the client id)"""
+    airbyte_password: SecretStr | None = None
+    """Airbyte password (self-managed, basic auth)"""
+    airbyte_poll_interval: float = var(10.0, gt=0)
+    """seconds between two polls of a running sync"""
+    airbyte_poll_timeout: float | None = var(None, "none (wait)", gt=0, examples=[3600])
+    """seconds after which a running sync is cancelled"""
+    airbyte_request_timeout: int = var(15, ge=1)
+    """seconds per Airbyte API request"""
+    airbyte_specs: Path | None = var(None, "the file shipped with adw")
+    """the cached stream specs of the connection (`adw airbyte refresh-specs` writes it)"""
+
+    _env: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @field_validator("warehouse", "replication", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("home", "airbyte_specs")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("duckdb_path", mode="before")
+    @classmethod
+    def _duckdb_path(cls, value: Any, info: ValidationInfo) -> Any:
+        home = info.data.get("home", Path(".adw"))
+        return Path(value or home / "warehouse.duckdb").expanduser().resolve()
+
+    @field_validator("dbt_target", mode="before")
+    @classmethod
+    def _dbt_target(cls, value: Any, info: ValidationInfo) -> Any:
+        return value or ("prod" if info.data.get("warehouse") == "bigquery" else "local")
+
+    @field_validator("dagster_url", mode="before")
+    @classmethod
+    def _dagster_url(cls, value: Any, info: ValidationInfo) -> Any:
+        return value or f"http://127.0.0.1:{info.data.get('dagster_port', 3000)}/graphql"
+
+    @field_validator("bq_endpoint", "airbyte_url")
+    @classmethod
+    def _http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        url = value.rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            what = "the Airbyte host, e.g. " + AIRBYTE_DEFAULT_URL
+            if info.field_name == "bq_endpoint":
+                what = "the emulator's base URL, e.g. http://127.0.0.1:9050"
+            raise ValueError(f"is not an http(s) URL; set it to {what}.")
+        if info.field_name == "airbyte_url":  # the host, whichever of its API URLs was pasted
+            for suffix in _AIRBYTE_API_SUFFIXES:
+                if url.endswith(suffix):
+                    return url[: -len(suffix)]
+        return url
 
     @property
     def pgdata(self) -> Path:
@@ -61,82 +225,139 @@ class Settings:
 
     @property
     def events_dir(self) -> Path:
+        """The web-event landing zone; adw passes it to dbt as ``ADW_EVENTS_DIR``."""
         return self.home / "events"
-
-    @property
-    def dagster_url(self) -> str:
-        """GraphQL endpoint of the Dagster webserver (``ADW_DAGSTER_URL``)."""
-        default = f"http://127.0.0.1:{self.dagster_port}/graphql"
-        return self.env.get("ADW_DAGSTER_URL") or default
 
     @property
     def embedded(self) -> bool:
         return self.source_dsn is None
 
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """An ``ADW_*`` variable by its full name, for settings owned by one feature."""
-        return self.env.get(name, default)
+    def group(self, prefix: str) -> dict[str, Any]:
+        """The settings named ``<prefix><key>``, as ``{key: value}`` (``group("events_")``)."""
+        return {
+            name.removeprefix(prefix): getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith(prefix)
+        }
 
     def ensure_dirs(self) -> None:
         for path in (self.home, self.dagster_home, self.events_dir):
             path.mkdir(parents=True, exist_ok=True)
 
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Deprecated: the raw text of ``name``; use its attribute (``ADW_<NAME>``: ``.<name>``)."""
+        attribute = name.removeprefix(PREFIX).lower()
+        warnings.warn(
+            f"Settings.get({name!r}) is deprecated; use settings.{attribute}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self._env.get(name, default)
 
-def _int(env: dict[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(
-            f"{name}={raw!r} is not a whole number; set it to e.g. {default}."
-        ) from None
-    if value < minimum:
-        raise ConfigError(f"{name}={value} is below the minimum {minimum}.")
-    return value
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """The settings of an environment (its ``ADW_*`` names; an empty value is unset)."""
+        env = {k: v for k, v in environ.items() if k.startswith(PREFIX) and v.strip()}
+        try:
+            settings = cls.model_validate(env)
+        except ValidationError as exc:
+            raise ConfigError(" ".join(_message(err, env) for err in exc.errors())) from None
+        settings._env = env
+        return settings
 
 
-def _choice(env: dict[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (env.get(name) or default).strip().lower()
-    if value not in choices:
-        raise ConfigError(f"{name}={value!r} is not one of {', '.join(choices)}.")
-    return value
+def variables() -> dict[str, FieldInfo]:
+    """Every setting: its variable name -> its declaration, in declaration order."""
+    return {field.alias: field for field in Settings.model_fields.values()}
+
+
+_WHOLE = "is not a whole number; set it to e.g. {example}."
+_NUMBER = "is not a number; set it to e.g. {example}."
+_MESSAGES = {
+    "int_parsing": _WHOLE,
+    "int_from_float": _WHOLE,
+    "float_parsing": _NUMBER,
+    "range": "is out of range; use a value from {ge} to {le}.",
+    "greater_than_equal": "is below the minimum {ge}; set it to {ge} or more.",
+    "greater_than": "must be above {gt}; set it to e.g. {example}.",
+    "bool_parsing": "is not true or false; set it to true or false.",
+    "literal_error": "is not one of {choices}; set it to one of them.",
+    "duckdb_size": "is not a DuckDB size (a number and B, KB, MB, GB, ...); set it to e.g. 128MB.",
+    "string_pattern_mismatch": "may hold only letters, digits and _; set it to e.g. {example}.",
+    "value_error": "{error}",
+}
+"""What adw says after ``ADW_<NAME>=<value>``, by pydantic error type."""
+
+
+def _message(err: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """A pydantic error as adw's one line: the variable, the bad value, what to do."""
+    name = str(err["loc"][0])
+    field = variables()[name]
+    if SecretStr in (field.annotation, *getattr(field.annotation, "__args__", ())):
+        return f"{name} is invalid ({err['msg']}); see README.md, Configuration."  # no echo
+    kind, ctx = err["type"], err.get("ctx", {})
+    facts = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
+    if kind in ("greater_than_equal", "less_than_equal", "finite_number") and "le" in facts:
+        kind = "range"
+    if ctx.get("pattern") == DUCKDB_SIZE:
+        kind = "duckdb_size"
+    facts |= {
+        "example": (field.examples or [field.default])[0],
+        "choices": str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", "),
+        "error": ctx.get("error"),
+    }
+    said = _MESSAGES.get(kind, "is invalid ({msg}); see README.md, Configuration.")
+    return f"{name}={env.get(name, err['input'])!r} " + said.format(msg=err["msg"], **facts)
+
+
+COMPOSE_ONLY = {
+    "ADW_BASE_IMAGE": "base image of the adw and Postgres images (Debian-based, bookworm or later)",
+    "ADW_IMAGE": "tag of the adw image (code location, webserver, daemon, seed)",
+    "ADW_POSTGRES_IMAGE": "tag of the Postgres image built from docker/postgres",
+    "ADW_IMAGE_EXTRAS": "optional-dependency groups of pyproject.toml baked into the adw image",
+    "ADW_REPLICATOR_PASSWORD": "password of `adw_replicator`, the read-only role of replication",
+    "ADW_SOURCE_DB": "database holding AdventureWorks (person, production, sales)",
+    "ADW_DAGSTER_DB": "database holding Dagster's runs, event logs and schedules",
+    "ADW_SEED_SCALE": "scale of the synthetic data (1.0 is about the real row counts)",
+    "ADW_SEED": "random seed of the synthetic data",
+    "ADW_SEED_DATA_DIR": "host folder of real AdventureWorks CSVs, loaded instead of seeding",
+    "ADW_BIND_ADDRESS": "address the webserver is published on (keep 127.0.0.1 unless an "
+    "authenticating proxy sits in front)",
+    "ADW_GCP_KEY_FILE": "host path of a service-account key file, mounted read-only in the code "
+    "location (empty: Application Default Credentials of the machine, if any)",
+    "ADW_KESTRA_IMAGE": "Kestra image of the `kestra` profile (its Dagster plugin needs Kestra 1.2+)",
+    "ADW_KESTRA_PORT": "port of the Kestra UI and API on ADW_BIND_ADDRESS (profile `kestra`)",
+}
+"""``ADW_*`` variables of the compose stack that Python never reads: name -> meaning."""
+OTHER_KNOWN = ("ADW_EVENTS_DIR", "ADW_CONTAINER_ENGINE", "ADW_TEST_BIGQUERY_PROJECT",
+               "ADW_TEST_KILL_SEED")  # fmt: skip
+"""Names adw sets for dbt (``ADW_EVENTS_DIR``) and knobs of CI and tests; with ``ADW_CI_*``,
+never reported as unknown."""
+_warned: set[str] = set()
+
+
+def warn_unknown(environ: Mapping[str, str]) -> list[str]:
+    """Report, once per process, each ``ADW_*`` name adw does not know (a typo does nothing
+    silently otherwise); return the names reported now."""
+    known = [*variables(), *COMPOSE_ONLY, *OTHER_KNOWN]
+    fresh = [
+        name
+        for name in sorted(environ)
+        if name.startswith(PREFIX)
+        and not name.startswith("ADW_CI_")
+        and name not in known
+        and name not in _warned
+    ]
+    for name in fresh:
+        _warned.add(name)
+        near = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+        hint = f"did you mean {near[0]}?" if near else "see README.md, Configuration."
+        print(f"adw: warning: {name} is not an adw setting and is ignored; {hint}", file=sys.stderr)
+    return fresh
 
 
 @cache
 def get_settings() -> Settings:
-    env = {k: v for k, v in os.environ.items() if k.startswith("ADW_")}
-    home = Path(env.get("ADW_HOME") or ".adw").expanduser().resolve()
-    source_dsn = env.get("ADW_SOURCE_DSN") or None
-    warehouse = _choice(env, "ADW_WAREHOUSE", "duckdb", WAREHOUSES)
-    raw_prefix = env.get("ADW_RAW_PREFIX", "raw_")
-    if not raw_prefix:
-        raise ConfigError(
-            "ADW_RAW_PREFIX is empty; the replicated schemas would collide with the source "
-            "schema names in the asset graph. Leave it unset (default 'raw_') or set a prefix."
-        )
-    duckdb_path = Path(env.get("ADW_DUCKDB_PATH") or home / "warehouse.duckdb").expanduser()
-    return Settings(
-        home=home,
-        source_dsn=source_dsn,
-        replication_dsn=env.get("ADW_REPLICATION_DSN") or None,
-        warehouse=warehouse,
-        duckdb_path=duckdb_path.resolve(),
-        raw_prefix=raw_prefix,
-        replication=_choice(env, "ADW_REPLICATION", "embedded", REPLICATIONS),
-        replication_lag_seconds=_int(env, "ADW_REPLICATION_LAG_SECONDS", 300),
-        replication_retries=_int(env, "ADW_REPLICATION_RETRIES", 3),
-        replication_batch_rows=_int(env, "ADW_REPLICATION_BATCH_ROWS", 100_000, minimum=1),
-        replication_raw_history=_choice(
-            env, "ADW_REPLICATION_RAW_HISTORY", "true", ("true", "false")
-        )
-        == "true",
-        replication_workers=_int(env, "ADW_REPLICATION_WORKERS", 2, minimum=1),
-        replication_memory_limit=env.get("ADW_REPLICATION_MEMORY_LIMIT") or "128MB",
-        test_pause_at=env.get("ADW_TEST_PAUSE_AT") or None,
-        dbt_target=env.get("ADW_DBT_TARGET") or ("prod" if warehouse == "bigquery" else "local"),
-        dagster_port=_int(env, "ADW_DAGSTER_PORT", 3000, minimum=1),
-        dashboard_port=_int(env, "ADW_DASHBOARD_PORT", 8501, minimum=1),
-        env=env,
-    )
+    settings = Settings.from_env(os.environ)
+    warn_unknown(os.environ)
+    return settings

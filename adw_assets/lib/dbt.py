@@ -30,16 +30,6 @@ DEV_CARD_HASH_SALT = "adw-dev-salt-not-secret"
 """Salt of the card-number hash when ``ADW_CARD_HASH_SALT`` is unset (dev only; the dbt
 ``prod`` target refuses it). Also the default written in ``dbt/macros/card_hash.sql``."""
 
-# Variables read by dbt/profiles.yml and the models, besides ADW_DUCKDB_PATH/RAW_PREFIX/TARGET.
-_PASSTHROUGH = (
-    "ADW_CARD_HASH_SALT",
-    "ADW_DBT_LOOKBACK_MINUTES",
-    "ADW_BQ_PROJECT",
-    "ADW_BQ_DATASET_PREFIX",
-    "ADW_BQ_LOCATION",
-    "ADW_BQ_ENDPOINT",  # the emulator target (issue 7)
-)
-
 
 class DbtError(AdwError):
     """A dbt command failed."""
@@ -71,23 +61,29 @@ def dbt_executable() -> str:
 
 
 def dbt_env(settings: Settings | None = None) -> dict[str, str]:
-    """The variables dbt needs (on top of the current environment), from the adw settings."""
-    settings = settings or get_settings()
-    env = {
-        "ADW_DUCKDB_PATH": str(settings.duckdb_path),
-        "ADW_RAW_PREFIX": settings.raw_prefix,
-        "ADW_DBT_TARGET": settings.dbt_target,
-        "ADW_CARD_HASH_SALT": settings.get("ADW_CARD_HASH_SALT") or DEV_CARD_HASH_SALT,
-        "ADW_EVENTS_DIR": str(settings.events_dir),
+    """The variables ``dbt/profiles.yml`` and the models read (on top of the current
+    environment), from the adw settings; the optional ones only when set."""
+    s = settings or get_settings()
+    salt = s.card_hash_salt.get_secret_value() if s.card_hash_salt else DEV_CARD_HASH_SALT
+    optional = {
+        "ADW_DBT_LOOKBACK_MINUTES": s.dbt_lookback_minutes,
+        "ADW_BQ_PROJECT": s.bq_project,
+        "ADW_BQ_ENDPOINT": s.bq_endpoint,  # the emulator target
+    }
+    return {
+        "ADW_DUCKDB_PATH": str(s.duckdb_path),
+        "ADW_RAW_PREFIX": s.raw_prefix,
+        "ADW_DBT_TARGET": s.dbt_target,
+        "ADW_CARD_HASH_SALT": salt,
+        "ADW_EVENTS_DIR": str(s.events_dir),
+        "ADW_EVENTS_LOOKBACK_HOURS": repr(s.events_lookback_hours),
+        "ADW_BQ_DATASET_PREFIX": s.bq_dataset_prefix,
+        "ADW_BQ_LOCATION": s.bq_location,
+        **{name: str(value) for name, value in optional.items() if value is not None},
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "PATH": os.pathsep.join([str(bin_dir()), os.environ.get("PATH", "")]),
     }
-    for name in _PASSTHROUGH:
-        value = settings.get(name)
-        if value and name not in env:
-            env[name] = value
-    return env
 
 
 @contextmanager

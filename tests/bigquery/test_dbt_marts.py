@@ -30,7 +30,7 @@ from adw_assets.lib.source.server import dsn_with_user
 from adw_assets.lib.warehouse import bigquery as bq
 from adw_assets.settings import REPLICATION_ROLE, Settings, get_settings
 from tests.bigquery.conftest import VENV_BQ, bigquery_env, new_project
-from tests.dbt.dbt_chain import module_database, settings_for
+from tests.dbt.dbt_chain import module_database
 
 pytestmark = pytest.mark.bigquery
 
@@ -59,6 +59,8 @@ class Warehouses:
     bq: Settings
     events_file: Path
     target: Path
+    environments: dict[Path, dict[str, str]]
+    """Each warehouse's home -> the ADW_* variables its settings come from."""
 
     def run(self, settings: Settings, fn, *args, **kwargs):
         """``fn`` with ``settings`` as the process's ADW_* environment."""
@@ -66,7 +68,7 @@ class Warehouses:
             for name in list(os.environ):
                 if name.startswith("ADW_"):
                     mp.delenv(name)
-            for name, value in settings.env.items():
+            for name, value in self.environments[settings.home].items():
                 mp.setenv(name, value)
             get_settings.cache_clear()
             try:
@@ -123,11 +125,15 @@ def warehouses(pg_cluster, bq_emulator, tmp_path_factory):
             "ADW_SOURCE_DSN": dsn,
             "ADW_REPLICATION_DSN": dsn_with_user(dsn, REPLICATION_ROLE),
         }
-        duck = settings_for(root / "duck", **source)
-        bq_settings = settings_for(
-            root / "bq", **source, **bigquery_env(bq_emulator, new_project())
-        )
-        w = Warehouses(dsn, duck, bq_settings, root / "events.jsonl", root / "dbt")
+        duck_env = {"ADW_HOME": str(root / "duck"), **source}
+        bq_env = {
+            "ADW_HOME": str(root / "bq"),
+            **source,
+            **bigquery_env(bq_emulator, new_project()),
+        }
+        duck, bq_settings = Settings.from_env(duck_env), Settings.from_env(bq_env)
+        environments = {duck.home: duck_env, bq_settings.home: bq_env}
+        w = Warehouses(dsn, duck, bq_settings, root / "events.jsonl", root / "dbt", environments)
         w.replicate()
         w.run(duck, write_events, w.events_file, duck)
         w.stream_events("first")

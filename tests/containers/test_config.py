@@ -80,14 +80,32 @@ def test_every_compose_variable_is_in_env_example_with_the_same_default():
             assert documented[name] in ("", m.group(3)), name
 
 
-def test_stack_dagster_instance_queues_runs_like_adw_dev():
-    from adw_assets.lib.dagster_home import DAGSTER_YAML
+def test_stack_dagster_instance_is_the_generated_one():
+    """The whole committed file, as `python -m adw_assets.lib.dagster_home --docker` writes it."""
+    from adw_assets.lib.dagster_home import DAGSTER_YAML, render_dagster_yaml
 
-    stack = yaml.safe_load((ROOT / "docker" / "dagster.yaml").read_text())
-    local = yaml.safe_load(DAGSTER_YAML)
-    assert stack["concurrency"] == local["concurrency"]
-    assert stack["telemetry"] == {"enabled": False}
-    assert set(stack["storage"]) == {"postgres"}
+    committed = (ROOT / "docker" / "dagster.yaml").read_text()
+    assert committed == render_dagster_yaml("postgres"), (
+        "docker/dagster.yaml is stale: python -m adw_assets.lib.dagster_home --docker "
+        "> docker/dagster.yaml"
+    )
+    stack, local = yaml.safe_load(committed), yaml.safe_load(DAGSTER_YAML)
+    assert set(stack.pop("storage")) == {"postgres"}
+    assert stack == local  # concurrency, run_monitoring, freshness, telemetry: the same
+    runs, pools = {"max_concurrent_runs": 4}, {"default_limit": 1}  # no run-tag limits
+    assert local["concurrency"] == {"runs": runs, "pools": pools}
+
+
+def test_code_location_takes_every_adw_setting_from_env():
+    """A setting set in .env reaches the run workers, unless the stack sets it itself."""
+    from adw_assets.lib.settings_docs import SET_BY_STACK, env_value
+    from adw_assets.settings import variables
+
+    environment = SERVICES["code-location"]["environment"]
+    for name, field in variables().items():
+        if name in SET_BY_STACK or name == "ADW_DAGSTER_PORT":  # the published port
+            continue
+        assert environment.get(name) == f"${{{name}:-{env_value(field)}}}", name
 
 
 def test_stack_dagster_instance_loads_against_postgres(empty_db, tmp_path, monkeypatch):
@@ -115,9 +133,11 @@ def test_stack_dagster_instance_loads_against_postgres(empty_db, tmp_path, monke
         instance.optimize_for_webserver(statement_timeout=5000, pool_recycle=3600, max_overflow=2)
         assert instance.get_runs() == []
         assert instance.get_runs() == []  # a second checkout of the pooled connection
-        queue = instance.get_concurrency_config().run_queue_config
-        assert queue.max_concurrent_runs == 4
-        assert queue.tag_concurrency_limits == [{"key": "adw/warehouse", "limit": 1}]
+        concurrency = instance.get_concurrency_config()
+        assert concurrency.run_queue_config.max_concurrent_runs == 4
+        assert not concurrency.run_queue_config.tag_concurrency_limits
+        assert concurrency.pool_config.default_pool_limit == 1  # the pool `warehouse` included
+        assert instance.freshness_enabled
 
 
 def test_webserver_workspace_names_the_code_location_service():

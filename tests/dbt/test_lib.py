@@ -28,6 +28,13 @@ def test_dbt_env_comes_from_the_settings(tmp_path):
     assert salted["ADW_CARD_HASH_SALT"] == "s3cret"
     bigquery = lib.dbt_env(settings_for(tmp_path, ADW_WAREHOUSE="bigquery"))
     assert bigquery["ADW_DBT_TARGET"] == "prod"
+    assert "ADW_BQ_PROJECT" not in bigquery and bigquery["ADW_BQ_LOCATION"] == "US"
+    emulator = lib.dbt_env(
+        settings_for(tmp_path, ADW_BQ_ENDPOINT="http://127.0.0.1:9050/", ADW_BQ_PROJECT="p",
+                     ADW_EVENTS_LOOKBACK_HOURS="48")
+    )  # fmt: skip
+    assert emulator["ADW_BQ_ENDPOINT"] == "http://127.0.0.1:9050"  # as validated by the settings
+    assert emulator["ADW_BQ_PROJECT"] == "p" and emulator["ADW_EVENTS_LOOKBACK_HOURS"] == "48.0"
 
 
 def test_dbt_environ_sets_and_restores(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from dagster_airbyte.resources import AirbyteClient
 
 from adw_assets.errors import AdwError
 from adw_assets.lib.airbyte.cache import make_snapshot
-from adw_assets.lib.airbyte.config import CLIENT_SECRET_VAR, PASSWORD_VAR, AirbyteConfig
+from adw_assets.lib.airbyte.config import AirbyteConfig
 
 
 class AirbyteError(AdwError):
@@ -29,10 +29,10 @@ class AirbyteError(AdwError):
 def make_client(cfg: AirbyteConfig, *, max_retries: int = 1) -> AirbyteClient:
     """A client for the configured Airbyte (``cfg.require()`` first)."""
     auth: dict[str, Any] = {}
-    if cfg.auth == "client_credentials":
-        auth = {"client_id": cfg.client_id, "client_secret": cfg.secret(CLIENT_SECRET_VAR)}
-    elif cfg.auth == "basic":
-        auth = {"username": cfg.username, "password": cfg.secret(PASSWORD_VAR)}
+    if cfg.auth == "client_credentials" and cfg.client_secret:
+        auth = {"client_id": cfg.client_id, "client_secret": cfg.client_secret.get_secret_value()}
+    elif cfg.auth == "basic" and cfg.password:
+        auth = {"username": cfg.username, "password": cfg.password.get_secret_value()}
     return AirbyteClient(
         rest_api_base_url=cfg.rest_api_base_url,
         configuration_api_base_url=cfg.configuration_api_base_url,

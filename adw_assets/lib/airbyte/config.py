@@ -1,8 +1,9 @@
-"""The Airbyte settings, read through :func:`adw_assets.settings.get_settings`.
+"""The Airbyte settings (``ADW_AIRBYTE_*``, declared in :mod:`adw_assets.settings`) as one
+object, with the API roots, the auth mode and what a sync still needs.
 
-Secrets (``ADW_AIRBYTE_CLIENT_SECRET``, ``ADW_AIRBYTE_PASSWORD``) are never copied into this
-object: the Dagster resource reads them through ``dagster.EnvVar`` at run time, and the CLI
-asks :meth:`AirbyteConfig.secret` when it calls the API itself.
+The secrets (``ADW_AIRBYTE_CLIENT_SECRET``, ``ADW_AIRBYTE_PASSWORD``) stay ``SecretStr``: the
+Dagster resource reads them through ``dagster.EnvVar`` at run time, and the CLI unwraps them
+only when it calls the API itself.
 """
 
 from __future__ import annotations
@@ -10,16 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from adw_assets.errors import ConfigError
-from adw_assets.settings import Settings, get_settings
+from pydantic import SecretStr
 
-DEFAULT_URL = "http://localhost:8000"
-"""Where ``abctl local install`` serves Airbyte (self-managed)."""
+from adw_assets.errors import ConfigError
+from adw_assets.settings import AIRBYTE_DEFAULT_URL as DEFAULT_URL
+from adw_assets.settings import Settings, get_settings
 
 CLIENT_SECRET_VAR = "ADW_AIRBYTE_CLIENT_SECRET"
 PASSWORD_VAR = "ADW_AIRBYTE_PASSWORD"
-
-_API_SUFFIXES = ("/api/public/v1", "/api/v1", "/api")
 
 
 def packaged_specs_path() -> Path:
@@ -32,16 +31,19 @@ def packaged_specs_path() -> Path:
 @dataclass(frozen=True)
 class AirbyteConfig:
     url: str
+    url_set: bool
+    """``ADW_AIRBYTE_URL`` is set (``url`` is otherwise the default)."""
     workspace_id: str | None
     connection_id: str | None
     client_id: str | None
+    client_secret: SecretStr | None
     username: str | None
+    password: SecretStr | None
     cloud: bool
     poll_interval: float
     poll_timeout: float | None
     request_timeout: int
     specs_path: Path
-    _settings: Settings
 
     @property
     def rest_api_base_url(self) -> str:
@@ -70,13 +72,10 @@ class AirbyteConfig:
             return "basic"
         return "none"
 
-    def secret(self, name: str) -> str | None:
-        return self._settings.get(name) or None
-
     def missing(self) -> list[str]:
         """The variables a sync or a spec refresh needs that are not set."""
         missing = []
-        if not self.cloud and not self._settings.get("ADW_AIRBYTE_URL"):
+        if not self.cloud and not self.url_set:
             missing.append("ADW_AIRBYTE_URL")
         if not self.workspace_id:
             missing.append("ADW_AIRBYTE_WORKSPACE_ID")
@@ -84,9 +83,9 @@ class AirbyteConfig:
             missing.append("ADW_AIRBYTE_CONNECTION_ID")
         if self.cloud and not self.client_id:
             missing.append("ADW_AIRBYTE_CLIENT_ID")
-        if self.client_id and not self.secret(CLIENT_SECRET_VAR):
+        if self.client_id and not self.client_secret:
             missing.append(CLIENT_SECRET_VAR)
-        if self.username and not self.secret(PASSWORD_VAR):
+        if self.username and not self.password:
             missing.append(PASSWORD_VAR)
         return missing
 
@@ -102,57 +101,13 @@ class AirbyteConfig:
             )
 
 
-def _bool(settings: Settings, name: str, default: bool) -> bool:
-    raw = (settings.get(name) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={raw!r} is not true or false.")
-
-
-def _float(settings: Settings, name: str, default: float | None) -> float | None:
-    raw = (settings.get(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number of seconds.") from None
-    if value <= 0:
-        raise ConfigError(f"{name}={raw} must be above 0 seconds.")
-    return value
-
-
-def normalize_url(url: str) -> str:
-    """``http://host:8000/api/public/v1/`` -> ``http://host:8000``: the Airbyte host only."""
-    url = url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"ADW_AIRBYTE_URL={url!r} is not an http(s) URL; set it to the Airbyte host, "
-            f"e.g. {DEFAULT_URL}."
-        )
-    for suffix in _API_SUFFIXES:
-        if url.endswith(suffix):
-            return url[: -len(suffix)]
-    return url
-
-
 def airbyte_config(settings: Settings | None = None) -> AirbyteConfig:
-    settings = settings or get_settings()
-    specs = settings.get("ADW_AIRBYTE_SPECS")
+    """The ``ADW_AIRBYTE_*`` settings (``settings.airbyte_<key>`` is ``<key>`` here)."""
+    values = (settings or get_settings()).group("airbyte_")
+    url, specs = values.pop("url"), values.pop("specs")
     return AirbyteConfig(
-        url=normalize_url(settings.get("ADW_AIRBYTE_URL") or DEFAULT_URL),
-        workspace_id=settings.get("ADW_AIRBYTE_WORKSPACE_ID") or None,
-        connection_id=settings.get("ADW_AIRBYTE_CONNECTION_ID") or None,
-        client_id=settings.get("ADW_AIRBYTE_CLIENT_ID") or None,
-        username=settings.get("ADW_AIRBYTE_USERNAME") or None,
-        cloud=_bool(settings, "ADW_AIRBYTE_CLOUD", False),
-        poll_interval=_float(settings, "ADW_AIRBYTE_POLL_INTERVAL", 10.0),
-        poll_timeout=_float(settings, "ADW_AIRBYTE_POLL_TIMEOUT", None),
-        request_timeout=int(_float(settings, "ADW_AIRBYTE_REQUEST_TIMEOUT", 15.0)),
-        specs_path=Path(specs).expanduser().resolve() if specs else packaged_specs_path(),
-        _settings=settings,
+        **values,
+        url=url or DEFAULT_URL,
+        url_set=url is not None,
+        specs_path=specs or packaged_specs_path(),
     )

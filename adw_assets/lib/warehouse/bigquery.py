@@ -28,7 +28,7 @@ from adw_assets.settings import Settings, get_settings
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
-DEFAULT_LOCATION = "US"
+DEFAULT_LOCATION = Settings.model_fields["bq_location"].default
 QUERY_TIMEOUT_SECONDS = 900.0
 
 
@@ -47,16 +47,13 @@ class BigQueryConfig:
 def bigquery_config(settings: Settings | None = None) -> BigQueryConfig:
     """Project, location and endpoint from the ``ADW_BQ_*`` settings."""
     settings = settings or get_settings()
-    project = (settings.get("ADW_BQ_PROJECT") or "").strip()
-    if not project:
+    if not settings.bq_project:
         raise ConfigError(
             "ADW_BQ_PROJECT is not set: with ADW_WAREHOUSE=bigquery adw needs the Google Cloud "
             "project that holds the warehouse. Set ADW_BQ_PROJECT (and ADW_BQ_LOCATION, "
             "default US); credentials come from GOOGLE_APPLICATION_CREDENTIALS or ADC."
         )
-    location = (settings.get("ADW_BQ_LOCATION") or DEFAULT_LOCATION).strip()
-    endpoint = (settings.get("ADW_BQ_ENDPOINT") or "").strip().rstrip("/") or None
-    return BigQueryConfig(project=project, location=location, endpoint=endpoint)
+    return BigQueryConfig(settings.bq_project, settings.bq_location, settings.bq_endpoint)
 
 
 def make_client(config: BigQueryConfig | None = None) -> bigquery.Client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adw_assets.errors import ConfigError
-from adw_assets.lib.airbyte.config import airbyte_config, normalize_url
+from adw_assets.lib.airbyte.config import airbyte_config
 from adw_assets.settings import get_settings
 
 
@@ -69,7 +69,8 @@ def test_basic_auth_and_no_auth(monkeypatch):
     assert _config(monkeypatch).auth == "none"
     cfg = _config(monkeypatch, ADW_AIRBYTE_USERNAME="airbyte", ADW_AIRBYTE_PASSWORD="pw")
     assert cfg.auth == "basic"
-    assert cfg.secret("ADW_AIRBYTE_PASSWORD") == "pw"
+    assert cfg.password.get_secret_value() == "pw"
+    assert "pw" not in repr(cfg)
 
 
 def test_cloud_needs_client_credentials(monkeypatch):
@@ -87,7 +88,7 @@ def test_cloud_needs_client_credentials(monkeypatch):
     ("name", "value", "message"),
     [
         ("ADW_AIRBYTE_CLOUD", "maybe", "not true or false"),
-        ("ADW_AIRBYTE_POLL_INTERVAL", "soon", "not a number of seconds"),
+        ("ADW_AIRBYTE_POLL_INTERVAL", "soon", "not a number"),
         ("ADW_AIRBYTE_POLL_TIMEOUT", "0", "must be above 0"),
         ("ADW_AIRBYTE_URL", "airbyte:8000", "not an http"),
     ],
@@ -97,5 +98,6 @@ def test_bad_values_say_which_variable(monkeypatch, name, value, message):
         _config(monkeypatch, **{name: value})
 
 
-def test_normalize_url_keeps_a_path_prefix():
-    assert normalize_url("https://example.com/airbyte/api/v1") == "https://example.com/airbyte"
+def test_an_api_url_keeps_its_path_prefix(monkeypatch):
+    cfg = _config(monkeypatch, ADW_AIRBYTE_URL="https://example.com/airbyte/api/v1")
+    assert cfg.url == "https://example.com/airbyte"
