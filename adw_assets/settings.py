@@ -17,7 +17,6 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import warnings
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -27,7 +26,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -170,8 +168,6 @@ class Settings(BaseModel):
     airbyte_specs: Path | None = var(None, "the file shipped with adw")
     """the cached stream specs of the connection (`adw airbyte refresh-specs` writes it)"""
 
-    _env: dict[str, str] = PrivateAttr(default_factory=dict)
-
     @field_validator("warehouse", "replication", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
@@ -244,16 +240,6 @@ class Settings(BaseModel):
         for path in (self.home, self.dagster_home, self.events_dir):
             path.mkdir(parents=True, exist_ok=True)
 
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """Deprecated: the raw text of ``name``; use its attribute (``ADW_<NAME>``: ``.<name>``)."""
-        attribute = name.removeprefix(PREFIX).lower()
-        warnings.warn(
-            f"Settings.get({name!r}) is deprecated; use settings.{attribute}",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return self._env.get(name, default)
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """The settings of an environment (its ``ADW_*`` names; an empty value is unset)."""
@@ -262,7 +248,6 @@ class Settings(BaseModel):
             settings = cls.model_validate(env)
         except ValidationError as exc:
             raise ConfigError(" ".join(_message(err, env) for err in exc.errors())) from None
-        settings._env = env
         return settings
 
 
@@ -325,7 +310,7 @@ COMPOSE_ONLY = {
     "authenticating proxy sits in front)",
     "ADW_GCP_KEY_FILE": "host path of a service-account key file, mounted read-only in the code "
     "location (empty: Application Default Credentials of the machine, if any)",
-    "ADW_KESTRA_IMAGE": "Kestra image of the `kestra` profile (its Dagster plugin needs Kestra 1.2+)",
+    "ADW_KESTRA_IMAGE": "Kestra image of the `kestra` profile (its Dagster plugin: Kestra 1.2+)",
     "ADW_KESTRA_PORT": "port of the Kestra UI and API on ADW_BIND_ADDRESS (profile `kestra`)",
 }
 """``ADW_*`` variables of the compose stack that Python never reads: name -> meaning."""

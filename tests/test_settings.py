@@ -148,15 +148,6 @@ def test_get_settings_reads_the_environment_once(monkeypatch):
     assert get_settings().replication_workers == 5
 
 
-def test_deprecated_get_still_gives_the_raw_text(monkeypatch):
-    monkeypatch.setenv("ADW_REPLICATION_MEMORY_LIMIT", "256MB")
-    get_settings.cache_clear()
-    with pytest.warns(DeprecationWarning, match="use settings.replication_memory_limit"):
-        assert get_settings().get("ADW_REPLICATION_MEMORY_LIMIT") == "256MB"
-    with pytest.warns(DeprecationWarning):
-        assert get_settings().get("ADW_TEST_PAUSE_AT") is None
-
-
 def test_an_unknown_variable_is_reported_once_with_the_nearest_name(monkeypatch, capsys):
     monkeypatch.setattr(settings_module, "_warned", set())
     for name, value in {

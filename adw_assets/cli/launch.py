@@ -45,7 +45,8 @@ def command(
     settings = get_settings()
     url = url or settings.dagster_url
     run_config = yaml.safe_load(config_path.read_text()) if config_path else {}
-    client = DagsterGraphQL(url, token=settings.get("ADW_DAGSTER_TOKEN"))
+    token = settings.dagster_token.get_secret_value() if settings.dagster_token else None
+    client = DagsterGraphQL(url, token=token)
     run_id = client.launch(job, location, repository, run_config)
     click.echo(json.dumps({"run_id": run_id, "job": job, "status": "LAUNCHED"}))
     if not wait:

@@ -23,10 +23,6 @@ import yaml
 
 from adw_assets.settings import Settings
 
-WAREHOUSE_TAG = "adw/warehouse"
-"""Run tag of the runs that write the warehouse. The instance no longer limits it (the pool
-``warehouse`` does the job); kept until its last caller goes."""
-
 FULL_REFRESH_TAG = "adw/full_refresh"
 """Runs tagged ``adw/full_refresh=true`` rebuild: replication bumps the generation of every
 selected stream and dbt runs with ``--full-refresh`` (full_refresh_job sets it)."""
@@ -41,8 +37,11 @@ concurrency:
   pools:
     default_limit: 1
 
+# the daemon fails runs whose worker died, and frees the pool slots a run still holds a minute
+# after it ended (a run killed mid-step would otherwise keep the warehouse pool forever)
 run_monitoring:
   enabled: true
+  free_slots_after_run_end_seconds: 60
 
 # evaluate the freshness policies of the replicated tables and web events
 freshness:

@@ -64,8 +64,8 @@ SET_BY_STACK = {
     "ADW_SOURCE_DSN": "compose.yaml builds it from POSTGRES_* and ADW_SOURCE_DB",
     "ADW_REPLICATION_DSN": "compose.yaml builds it from ADW_REPLICATOR_PASSWORD",
     "ADW_DAGSTER_URL": "read by `adw launch` on the host",
-    "ADW_DAGSTER_TOKEN": "read by `adw launch` on the host, and sent by the Kestra flows "
-    "(profile `kestra`; default none: Dagster OSS does not check it)",
+    "ADW_DAGSTER_TOKEN": "read by `adw launch` on the host; the profile `kestra` gives it to "
+    "Kestra's flows (default none: Dagster OSS does not check it)",
     "ADW_DASHBOARD_PORT": "read by `adw dashboard` on the host",
     "ADW_TEST_PAUSE_AT": "tests only",
     "ADW_AIRBYTE_SPECS": "the image holds the file shipped with adw (refresh it in the checkout)",
@@ -175,11 +175,12 @@ def env_example() -> str:
         if name in GROUP_STARTS:
             out.append(f"\n# --- {GROUP_STARTS[name]} ---\n")
         about = f"{kind(name, field)}; default: {default_text(field)}"
+        commented = name in SET_BY_STACK and name not in compose_defaults()
         if name in SET_BY_STACK:
-            about += f"; not set here: {SET_BY_STACK[name]}"
+            about += f"; {'not set here: ' if commented else ''}{SET_BY_STACK[name]}"
         for text in (meaning(field) + ".", about + "."):
             out += [line + "\n" for line in _comment(text.replace("`", ""))]
-        out.append(f"# {name}=\n" if name in SET_BY_STACK else f"{name}={env_value(field)}\n")
+        out.append(f"# {name}=\n" if commented else f"{name}={env_value(field)}\n")
     return "".join(out)
 
 
