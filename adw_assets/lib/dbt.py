@@ -49,8 +49,16 @@ def bin_dir() -> Path:
     return Path(sys.executable).parent
 
 
-def dbt_executable() -> str:
-    """The ``dbt`` of this venv, else the one on PATH."""
+def dbt_executable(settings: Settings | None = None) -> str:
+    """``ADW_DBT_EXECUTABLE``, else the ``dbt`` of this venv, else the one on PATH."""
+    chosen = (settings or get_settings()).dbt_executable
+    if chosen is not None:
+        if not chosen.is_file():
+            raise ConfigError(
+                f"ADW_DBT_EXECUTABLE={str(chosen)!r} is not a file; point it at a dbt command, "
+                "or unset it to use the dbt installed with adw."
+            )
+        return str(chosen)
     local = bin_dir() / "dbt"
     if local.exists():
         return str(local)
@@ -159,7 +167,8 @@ def run_dbt(
     settings = settings or get_settings()
     env = {**os.environ, **dbt_env(settings)}
     root = project_dir()
-    command = [dbt_executable(), *args, "--project-dir", str(root), "--profiles-dir", str(root)]
+    dbt = dbt_executable(settings)
+    command = [dbt, *args, "--project-dir", str(root), "--profiles-dir", str(root)]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
         env["DBT_LOG_PATH"] = str(target_path)

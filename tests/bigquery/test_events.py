@@ -57,28 +57,30 @@ def test_insert_requests_carry_at_most_500_rows(bq_client, tmp_path):
 
 
 def test_sensor_and_dead_letter_check_read_the_table_metadata(bq_client, tmp_path):
-    from adw_assets.defs.replication.bigquery import bigquery_resource
-    from adw_assets.defs.web_events.bigquery import (
-        dead_letter_ratio_below_threshold_bigquery,
-        web_events_bigquery_sensor,
-    )
+    """The same sensor and check as with DuckDB, given the BigQuery warehouse resource."""
+    from tests.support.dagster import definitions, materialize
 
-    resource = bigquery_resource()
-    empty = web_events_bigquery_sensor(dg.build_sensor_context(resources={"bigquery": resource}))
-    assert not empty.run_requests and "no table" in empty.skip_reason.skip_message
+    defs = definitions()
+    sensor = defs.resolve_sensor_def("web_events_landed_sensor")
+
+    def tick(cursor=None):
+        context = dg.build_sensor_context(cursor=cursor, resources=defs.resources)
+        return sensor(context)
+
+    empty = tick()
+    assert not empty.run_requests and "no new web events" in empty.skip_reason.skip_message
 
     spool(tmp_path / "events.jsonl", 300, bad_lines=3)
     run_stream(FileSource(tmp_path / "events.jsonl"), progress=None)
-    first = web_events_bigquery_sensor(dg.build_sensor_context(resources={"bigquery": resource}))
-    assert len(first.run_requests) == 1
+    first = tick()
+    assert len(first.run_requests) == 1 and sensor.job_name == "web_events_job"
     (event,) = first.asset_events
     assert event.asset_key == dg.AssetKey(["web", "events"])
-    assert event.metadata["rows"].value + event.metadata["streaming_buffer_rows"].value == 300
-    again = web_events_bigquery_sensor(
-        dg.build_sensor_context(cursor=first.cursor, resources={"bigquery": resource})
-    )
-    assert not again.run_requests  # the table did not change since
+    assert event.metadata["events"].value == 300
+    assert not tick(first.cursor).run_requests  # the table did not change since
 
-    check = dead_letter_ratio_below_threshold_bigquery(bigquery=resource)
+    [check] = materialize(
+        checks_of=[dg.AssetKey(["web", "events"])], defs=defs
+    ).get_asset_check_evaluations()
     assert check.passed and check.metadata["accepted_events"].value == 300
     assert check.metadata["dead_letters"].value == 3

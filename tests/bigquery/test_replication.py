@@ -160,16 +160,13 @@ def test_a_kill_at_any_point_keeps_data_and_state_together_and_the_rerun_catches
 
 
 def test_dagster_assets_and_checks_run_on_bigquery(seeded, bq_client):
-    from adw_assets.defs.replication import build_defs
+    from tests.support.dagster import definitions, materialize
 
-    defs = build_defs()
-    specs = {s.key: s for a in defs.assets for s in a.specs}
-    assert {k for s in specs.values() for k in s.kinds} == {"bigquery"}
-    result = dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        resources=defs.resources,
-        raise_on_error=False,
-    )
+    defs = definitions()
+    graph = defs.resolve_asset_graph()
+    replicated = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "replication"]
+    assert {kind for k in replicated for kind in graph.get(k).kinds} == {"bigquery"}
+    result = materialize(replicated, defs=defs)
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 24 and all(c.passed for c in checks), [
@@ -181,12 +178,7 @@ def test_dagster_assets_and_checks_run_on_bigquery(seeded, bq_client):
     # a duplicated key fails the primary-key check, read on BigQuery
     store = bq.table_ref(bq_client.project, "raw_sales", "store")
     bq.run(bq_client, f"insert into {store} select * from {store} limit 1")
-    checks_only = dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        resources=defs.resources,
-        selection=dg.AssetSelection.checks_for_assets(dg.AssetKey(["raw_sales", "store"])),
-        raise_on_error=False,
-    )
+    checks_only = materialize(checks_of=[dg.AssetKey(["raw_sales", "store"])], defs=defs)
     by_name = {c.check_name: c for c in checks_only.get_asset_check_evaluations()}
     assert not by_name["store_primary_key_is_unique_and_not_null"].passed
 

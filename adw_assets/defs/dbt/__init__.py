@@ -19,5 +19,5 @@ def build_defs(settings: Settings) -> dg.Definitions:
     translator = AdwDbtTranslator(settings.raw_prefix)
     return dg.Definitions(
         assets=[build_dbt_models(manifest, translator)],
-        resources={RESOURCE_KEY: dbt_resource()},
+        resources={RESOURCE_KEY: dbt_resource(settings)},
     )

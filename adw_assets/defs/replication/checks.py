@@ -8,6 +8,7 @@
 """
 
 from collections.abc import Iterator
+from datetime import datetime
 
 import dagster as dg
 import psycopg
@@ -67,8 +68,15 @@ def row_count_result(wh: Warehouse, conn, prefix: str, t: SourceTable, key):
         check_name=name,
         passed=rows == source,
         severity=dg.AssetCheckSeverity.WARN if rows > source else dg.AssetCheckSeverity.ERROR,
-        metadata={**meta, **wh.table_metadata(dataset, t.name)},
+        metadata={**meta, **_metadata(wh.table_metadata(dataset, t.name))},
     )
+
+
+def _metadata(values: dict) -> dict:
+    return {
+        k: dg.MetadataValue.timestamp(v) if isinstance(v, datetime) else v
+        for k, v in values.items()
+    }
 
 
 def primary_key_result(wh: Warehouse, prefix: str, t: SourceTable, key):
