@@ -31,3 +31,20 @@ def echo_table(rows: list[tuple], headers: tuple[str, ...], indent: str = "") ->
         )
         if n == 0:
             click.echo(indent + "  ".join("-" * w for w in widths))
+
+
+scale_option = click.option(
+    "--scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Scale of the synthetic data: 1.0 is about the real AdventureWorks row counts.",
+)
+seed_option = click.option(
+    "--seed",
+    "seed_",
+    type=int,
+    default=42,
+    show_default=True,
+    help="Random seed of the synthetic data; the same seed gives the same data.",
+)

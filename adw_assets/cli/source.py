@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from adw_assets.cli._common import echo_table, step
+from adw_assets.cli._common import echo_table, scale_option, seed_option, step
 from adw_assets.settings import get_settings
 
 
@@ -65,21 +65,8 @@ def dsn(replication: bool) -> None:
 
 
 @source.command()
-@click.option(
-    "--scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="1.0 is about the real AdventureWorks row counts.",
-)
-@click.option(
-    "--seed",
-    "seed_",
-    type=int,
-    default=42,
-    show_default=True,
-    help="Random seed; the same seed gives the same data.",
-)
+@scale_option
+@seed_option
 @click.option("--replace", is_flag=True, help="Wipe an already-seeded database first.")
 @click.option(
     "--today",

@@ -13,7 +13,7 @@ import time
 import click
 
 from adw_assets.cli import pipeline
-from adw_assets.cli._common import echo_table, step
+from adw_assets.cli._common import echo_table, scale_option, seed_option, step
 from adw_assets.errors import AdwError
 from adw_assets.settings import get_settings
 
@@ -23,21 +23,8 @@ class PipelineError(AdwError):
 
 
 @click.command()
-@click.option(
-    "--scale",
-    type=float,
-    default=1.0,
-    show_default=True,
-    help="Scale of the synthetic data when the source is empty.",
-)
-@click.option(
-    "--seed",
-    "seed_",
-    type=int,
-    default=42,
-    show_default=True,
-    help="Random seed of the synthetic data.",
-)
+@scale_option
+@seed_option
 @click.option(
     "--events",
     type=int,

@@ -132,27 +132,30 @@ def fingerprint(settings: Settings | None = None) -> str:
     return digest.hexdigest()
 
 
-def manifest_path() -> Path:
-    return project_dir() / "target" / "manifest.json"
+def manifest_path(settings: Settings | None = None) -> Path:
+    """Where the manifest of the settings' dbt target is prepared: one per target, so that
+    switching between DuckDB and BigQuery does not re-parse the project each time."""
+    settings = settings or get_settings()
+    return project_dir() / "target" / settings.dbt_target / "manifest.json"
 
 
 def ensure_manifest(settings: Settings | None = None, force: bool = False) -> Path:
     """Run ``dbt parse`` if the manifest is missing or stale; return its path."""
     settings = settings or get_settings()
-    target = project_dir() / "target"
-    target.mkdir(exist_ok=True)
+    target = manifest_path(settings).parent
+    target.mkdir(parents=True, exist_ok=True)
     stamp = target / MANIFEST_FINGERPRINT
     wanted = fingerprint(settings)
     with open(target / ".adw_parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one parse at a time across processes
         current = json.loads(stamp.read_text()).get("fingerprint") if stamp.exists() else None
-        if not force and current == wanted and manifest_path().exists():
-            return manifest_path()
+        if not force and current == wanted and manifest_path(settings).exists():
+            return manifest_path(settings)
         print(f"preparing the dbt manifest (dbt parse, target {settings.dbt_target}) ...",
               file=sys.stderr, flush=True)  # fmt: skip
         run_dbt(["parse", "--quiet"], settings=settings, target_path=target)
         stamp.write_text(json.dumps({"fingerprint": wanted}))
-    return manifest_path()
+    return manifest_path(settings)
 
 
 def run_dbt(

@@ -57,7 +57,7 @@ def test_fingerprint_follows_what_the_manifest_depends_on(tmp_path):
 def test_ensure_manifest_parses_once_then_reuses(tmp_path):
     settings = settings_for(tmp_path)
     path = lib.ensure_manifest(settings)
-    assert path == lib.project_dir() / "target" / "manifest.json"
+    assert path == lib.project_dir() / "target" / settings.dbt_target / "manifest.json"
     stamp = path.stat().st_mtime_ns
     assert lib.ensure_manifest(settings) == path
     assert path.stat().st_mtime_ns == stamp  # fresh: no second dbt parse

@@ -1,0 +1,135 @@
+"""A live Dagster (`dagster dev`: webserver + daemon) over a private ADW_HOME and a seeded
+source database, for the tests that talk to Dagster as Kestra or the UI do."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+@contextlib.contextmanager
+def live_dagster(
+    pg_cluster: str, home: Path, locations: dict[str, str], max_concurrent_runs: int | None = None
+) -> Iterator[dict]:
+    """`dagster dev` serving ``locations`` over ``home`` (ADW_HOME) and a fresh seeded source
+    database; yields its url, home, source DSN and environment."""
+    from adw_assets.lib.dagster_home import DAGSTER_YAML
+    from adw_assets.lib.source.seed import seed_database
+    from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
+    from adw_assets.settings import REPLICATION_ROLE
+
+    (home / "dagster").mkdir(parents=True)
+    instance = yaml.safe_load(DAGSTER_YAML)
+    if max_concurrent_runs is not None:
+        instance.setdefault("concurrency", {}).setdefault("runs", {})["max_concurrent_runs"] = (
+            max_concurrent_runs
+        )
+    (home / "dagster" / "dagster.yaml").write_text(yaml.safe_dump(instance))
+    workspace = home / "workspace.yaml"
+    entries = [
+        {
+            "python_module": {
+                "module_name": module,
+                "location_name": name,
+                "working_directory": str(REPO_ROOT),
+            }
+        }
+        for name, module in locations.items()
+    ]
+    workspace.write_text(yaml.safe_dump({"load_from": entries}))
+    name = f"live_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_cluster, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    dsn = with_database(pg_cluster, name)
+    ensure_schema(dsn)
+    seed_database(dsn, scale=0.01, seed=3)
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    env.update(
+        ADW_HOME=str(home),
+        ADW_SOURCE_DSN=dsn,
+        ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
+        DAGSTER_HOME=str(home / "dagster"),
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    log = open(home / "dagster-dev.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [
+            str(BIN / "dagster"),
+            "dev",
+            "-w",
+            str(workspace),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/graphql"
+    query = (
+        "{ repositoriesOrError { __typename ... on RepositoryConnection "
+        "{ nodes { name location { name } } } } }"
+    )
+    deadline = time.monotonic() + 180
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dagster dev exited: {(home / 'dagster-dev.log').read_text()}")
+        try:
+            data = _graphql(url, query)["data"]["repositoriesOrError"]
+            if {n["location"]["name"] for n in data.get("nodes", [])} == set(locations):
+                break
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"dagster dev did not serve {sorted(locations)} within 180 s")
+        time.sleep(1)
+    try:
+        yield {"url": url, "home": home, "dsn": dsn, "env": env}
+    finally:
+        _stop(proc, log, pg_cluster, name)
+
+
+def _stop(proc: subprocess.Popen, log, pg_cluster: str, name: str) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+    with psycopg.connect(pg_cluster, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
