@@ -30,4 +30,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions.merge(*(domain.build_defs(settings) for domain in DOMAINS))
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev`, `dg` and the webserver load: built when they ask, not on import."""
+    return build_definitions()

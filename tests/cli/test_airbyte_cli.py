@@ -55,16 +55,21 @@ def test_refresh_specs_writes_the_connection_from_airbyte(airbyte, tmp_path, cap
     assert "raw_sales.salesorderdetail" in out and "salesorderid, salesorderdetailid" in out
 
 
-def test_refreshed_cache_drives_the_code_location(airbyte):
+def test_refreshed_cache_drives_the_code_location(airbyte, monkeypatch, tmp_path):
+    from adw_assets.errors import ConfigError
+    from tests.support.dagster import definitions
+
+    monkeypatch.setenv("ADW_REPLICATION", "airbyte")
+    with pytest.raises(ConfigError, match="adw airbyte refresh-specs"):
+        definitions()  # no cache at ADW_AIRBYTE_SPECS yet
     assert _run("airbyte", "refresh-specs") == 0
-    from adw_assets.defs.replication.airbyte import build_airbyte_defs
 
-    defs = build_airbyte_defs()
+    defs = definitions()
 
-    (assets,) = defs.assets
-    assert {s.metadata["dagster-airbyte/connection_id"] for s in assets.specs} == {
-        airbyte.connection_id
-    }
+    assert type(defs.resources["replicator"]).__name__ == "AirbyteReplicator"
+    graph = defs.resolve_asset_graph()
+    replicated = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name == "replication"]
+    assert len(replicated) == 12 and all("airbyte" in graph.get(k).kinds for k in replicated)
 
 
 def test_refresh_specs_follows_the_connection_list_pages(airbyte, tmp_path):

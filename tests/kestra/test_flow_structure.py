@@ -187,8 +187,9 @@ def test_nothing_secret_is_hard_coded(path):
 
 
 def test_flow_jobs_exist_in_the_dagster_definitions():
-    from adw_assets.definitions import defs
+    from tests.support.dagster import definitions
 
+    defs = definitions()
     workspace = yaml.safe_load((FLOWS_DIR.parent / "workspace.yaml").read_text())
     locations = {e["python_module"]["location_name"] for e in workspace["load_from"]}
     runner = all_flows()[RUNNER]

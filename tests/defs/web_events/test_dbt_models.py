@@ -196,9 +196,11 @@ def test_dbt_build_and_warehouse_readers_never_fail_while_the_stream_writes(web)
 
 
 def test_the_sensor_run_refreshes_the_web_models_through_dagster(web):
+    from tests.support.dagster import definitions
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from adw_assets.definitions import defs
+        defs = definitions()  # resources (the warehouse's path) from this ADW_HOME
 
     burst(n_events=700, seed=8)
     [(landed,)] = _landing("select count(distinct event_id) from landing")
