@@ -68,7 +68,7 @@ SET_BY_STACK = {
     "Kestra's flows (default none: Dagster OSS does not check it)",
     "ADW_DASHBOARD_PORT": "read by `adw dashboard` on the host",
     "ADW_TEST_PAUSE_AT": "tests only",
-    "ADW_DBT_EXECUTABLE": "the image's own dbt (build it with ADW_IMAGE_EXTRAS=bigquery for BigQuery)",
+    "ADW_DBT_EXECUTABLE": "the image's own dbt (for BigQuery: ADW_IMAGE_EXTRAS=bigquery)",
     "ADW_AIRBYTE_SPECS": "the image holds the file shipped with adw (refresh it in the checkout)",
 }
 """Settings the stack does not take from ``.env`` (listed there commented out, with why)."""
