@@ -29,24 +29,18 @@ def dagster_env() -> dict[str, str]:
     return env
 
 
+def dagster_dev_command(workspace: Path, port: int) -> list[str]:
+    """``dagster dev`` (webserver and daemon) of ``workspace`` on 127.0.0.1:``port``."""
+    return [sys.executable, "-m", "dagster", "dev", "-w", str(workspace),
+            "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+
+
 @click.command()
 @click.option("--port", type=int, default=None, help="Port (default ADW_DAGSTER_PORT or 3000).")
 def dev(port: int | None) -> None:
     """Start the Dagster UI and daemon (dagster dev) on 127.0.0.1."""
     settings = get_settings()
     port = port or settings.dagster_port
-    workspace = REPO_ROOT / "workspace.yaml"
-    cmd = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-w",
-        str(workspace),
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-    ]
+    cmd = dagster_dev_command(REPO_ROOT / "workspace.yaml", port)
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={settings.dagster_home})")
     raise SystemExit(subprocess.call(cmd, env=dagster_env(), cwd=REPO_ROOT))

@@ -8,7 +8,6 @@ new figures once the snapshot is exported after that build.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -20,10 +19,10 @@ import psycopg
 import pytest
 
 from adw_assets.lib.source.seed import seed_database
-from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
-from adw_assets.settings import REPLICATION_ROLE
+from adw_assets.lib.source.server import ensure_schema, with_database
 from tests.dashboard import browser as b
 from tests.dashboard.expected import Expected, compact_money, money
+from tests.support.live_dagster import adw_env
 from tests.support.processes import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -49,15 +48,7 @@ def real_site(pg_cluster, tmp_path_factory):
         conn.execute(f'create database "{name}"')
     dsn = with_database(pg_cluster, name)
     home = tmp_path_factory.mktemp("real") / "adw"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    env.update(
-        ADW_HOME=str(home),
-        ADW_SOURCE_DSN=dsn,
-        ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
-        DAGSTER_HOME=str(home / "dagster"),
-        DO_NOT_TRACK="1",
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-    )
+    env = adw_env(home, dsn)
     ensure_schema(dsn)
     started = time.perf_counter()
     seed_database(dsn, scale=0.1, seed=11)

@@ -29,6 +29,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def adw_env(home: Path, dsn: str) -> dict[str, str]:
+    """The environment of an adw process over ``home`` and the source database ``dsn``: no
+    ADW_* variable of the caller's shell, the replication role's DSN, adw's venv first."""
+    from adw_assets.lib.source.server import dsn_with_user
+    from adw_assets.settings import REPLICATION_ROLE
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    env.update(
+        ADW_HOME=str(home),
+        ADW_SOURCE_DSN=dsn,
+        ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
+        DAGSTER_HOME=str(home / "dagster"),
+        DO_NOT_TRACK="1",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    return env
+
+
 def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
     req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
@@ -42,10 +61,10 @@ def live_dagster(
 ) -> Iterator[dict]:
     """`dagster dev` serving ``locations`` over ``home`` (ADW_HOME) and a fresh seeded source
     database; yields its url, home, source DSN and environment."""
+    from adw_assets.cli.dev import dagster_dev_command
     from adw_assets.lib.dagster_home import DAGSTER_YAML
     from adw_assets.lib.source.seed import seed_database
-    from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
-    from adw_assets.settings import REPLICATION_ROLE
+    from adw_assets.lib.source.server import ensure_schema, with_database
 
     (home / "dagster").mkdir(parents=True)
     instance = yaml.safe_load(DAGSTER_YAML)
@@ -74,26 +93,10 @@ def live_dagster(
     seed_database(dsn, scale=0.01, seed=3)
 
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    env.update(
-        ADW_HOME=str(home),
-        ADW_SOURCE_DSN=dsn,
-        ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
-        DAGSTER_HOME=str(home / "dagster"),
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-    )
+    env = adw_env(home, dsn)
     log = open(home / "dagster-dev.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [
-            str(BIN / "dagster"),
-            "dev",
-            "-w",
-            str(workspace),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
+        dagster_dev_command(workspace, port),
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
