@@ -41,6 +41,7 @@ STEP_NAMES = {
     "replication_checks": "replication checks",
     DBT_OP: "dbt build",
     SNAPSHOT_OP: "dashboard snapshot",
+    "web__events_dead_letter_ratio_below_threshold": "web events check",
 }
 
 
