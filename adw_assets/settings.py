@@ -113,8 +113,8 @@ class Settings(BaseModel):
 
     # --- dbt -------------------------------------------------------------------------------
     dbt_executable: Path | None = var(None, "the `dbt` installed with adw")
-    """the dbt command adw runs, e.g. one in another environment that holds dbt-bigquery (it
-    pins libraries Dagster's need newer)"""
+    """the dbt command adw runs, e.g. one in another environment that holds dbt-bigquery (which
+    pins libraries older than Dagster needs)"""
     dbt_lookback_minutes: int | None = var(None, "0 on DuckDB, 60 elsewhere", ge=0, examples=[60])
     """how far back incremental facts re-read"""
     card_hash_salt: SecretStr | None = var(None, "a dev salt")

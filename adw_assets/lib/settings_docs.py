@@ -27,7 +27,7 @@ README_END = "<!-- end of settings table -->"
 GROUP_STARTS = {
     "ADW_HOME": "adw: core",
     "ADW_REPLICATION_LAG_SECONDS": "adw: replication",
-    "ADW_DBT_LOOKBACK_MINUTES": "adw: dbt",
+    "ADW_DBT_EXECUTABLE": "adw: dbt",
     "ADW_EVENTS_LOOKBACK_HOURS": "adw: web events",
     "ADW_BQ_PROJECT": "adw: BigQuery (with ADW_WAREHOUSE=bigquery and ADW_IMAGE_EXTRAS=bigquery)",
     "ADW_AIRBYTE_URL": "adw: Airbyte (with ADW_REPLICATION=airbyte; see docs/airbyte.md)",
@@ -68,7 +68,7 @@ SET_BY_STACK = {
     "Kestra's flows (default none: Dagster OSS does not check it)",
     "ADW_DASHBOARD_PORT": "read by `adw dashboard` on the host",
     "ADW_TEST_PAUSE_AT": "tests only",
-    "ADW_DBT_EXECUTABLE": "the image's own dbt (for BigQuery: ADW_IMAGE_EXTRAS=bigquery)",
+    "ADW_DBT_EXECUTABLE": "the image's own dbt (for BigQuery, build it with the bigquery extra)",
     "ADW_AIRBYTE_SPECS": "the image holds the file shipped with adw (refresh it in the checkout)",
 }
 """Settings the stack does not take from ``.env`` (listed there commented out, with why)."""
