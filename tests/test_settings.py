@@ -203,3 +203,11 @@ def test_no_module_reads_adw_variables_itself():
         if path.name != "settings.py" and reads.search(path.read_text())
     ]
     assert not offenders
+
+
+def test_default_home_is_absolute_under_the_working_directory(tmp_path, monkeypatch):
+    """Unset ADW_HOME is ./.adw resolved: Dagster refuses a relative DAGSTER_HOME."""
+    monkeypatch.chdir(tmp_path)
+    s = Settings.from_env({})
+    assert s.home == tmp_path.resolve() / ".adw"
+    assert s.dagster_home.is_absolute() and s.duckdb_path == s.home / "warehouse.duckdb"

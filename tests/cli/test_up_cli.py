@@ -22,24 +22,26 @@ ADW = Path(sys.executable).with_name("adw")
 
 @pytest.fixture(scope="module")
 def up(tmp_path_factory, pg_cluster):
-    """One `adw up` at a small scale into a fresh ADW_HOME and source database."""
+    """One `adw up` at a small scale, typed as a user types it: in a fresh project folder with
+    neither ADW_HOME nor DAGSTER_HOME set (state goes to ./.adw), over a fresh source database."""
     import uuid
 
     import psycopg
 
     from adw_assets.lib.source.server import ensure_schema, with_database
 
-    home = tmp_path_factory.mktemp("up") / "adw"
+    project = tmp_path_factory.mktemp("up")
+    home = project / ".adw"
     name = f"up_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    env.update(ADW_HOME=str(home), ADW_SOURCE_DSN=dsn, DAGSTER_HOME=str(home / "dagster"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ADW_", "DAGSTER_HOME"))}
+    env.update(ADW_SOURCE_DSN=dsn)
     proc = subprocess.run(
         [str(ADW), "up", "--scale", "0.05", "--events", "600"],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env, cwd=project, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     yield proc, home
     with psycopg.connect(pg_cluster, autocommit=True) as conn:
