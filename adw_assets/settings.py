@@ -41,6 +41,10 @@ REPLICATION_ROLE = "adw_replicator"
 PREFIX = "ADW_"
 DUCKDB_SIZE = r"(?i)^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 IDENTIFIER_PREFIX = r"^[A-Za-z_][A-Za-z0-9_]*$"
+BQ_PROJECT = r"^([a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{0,62}$"
+"""A Google Cloud project id (``my-project``, or domain-scoped ``example.com:my-project``): it
+is spliced into SQL as a quoted path, and dbt-bigquery quotes names without escaping."""
+PATH_MAX, NAME_MAX = 4095, 255
 AIRBYTE_DEFAULT_URL = "http://localhost:8000"
 """Where ``abctl local install`` serves Airbyte (self-managed)."""
 _AIRBYTE_API_SUFFIXES = ("/api/public/v1", "/api/v1", "/api")
@@ -134,7 +138,7 @@ class Settings(BaseModel):
     """web events are stale when no batch landed for this long"""
 
     # --- BigQuery (docs/production.md) -----------------------------------------------------
-    bq_project: str | None = None
+    bq_project: str | None = var(None, pattern=BQ_PROJECT)
     """Google Cloud project of the warehouse (required with `ADW_WAREHOUSE=bigquery`);
     credentials from ADC or `GOOGLE_APPLICATION_CREDENTIALS`"""
     bq_location: str = "US"
@@ -196,6 +200,35 @@ class Settings(BaseModel):
     @classmethod
     def _dagster_url(cls, value: Any, info: ValidationInfo) -> Any:
         return value or f"http://127.0.0.1:{info.data.get('dagster_port', 3000)}/graphql"
+
+    @field_validator("home", "duckdb_path", "dbt_executable", "airbyte_specs")
+    @classmethod
+    def _path_fits(cls, value: Path | None) -> Path | None:
+        if value is not None and (
+            len(os.fsencode(value)) > PATH_MAX
+            or any(len(os.fsencode(part)) > NAME_MAX for part in value.parts)
+        ):
+            raise ValueError(
+                f"is too long for a path ({NAME_MAX} bytes per name, {PATH_MAX} in all); "
+                "set a shorter one."
+            )
+        return value
+
+    @field_validator("source_dsn", "replication_dsn")
+    @classmethod
+    def _dsn(cls, value: str | None) -> str | None:
+        from psycopg import ProgrammingError, conninfo
+
+        if value is not None:
+            try:
+                conninfo.conninfo_to_dict(value)
+            except ProgrammingError:  # its text quotes the DSN, which may hold a password
+                raise ValueError(
+                    "is not a PostgreSQL connection string (the value is not shown: it may "
+                    "hold a password); set it to e.g. postgresql://user@host:5432/adventureworks "
+                    "or 'host=... dbname=... user=...'."
+                ) from None
+        return value
 
     @field_validator("bq_endpoint", "airbyte_url")
     @classmethod
@@ -259,6 +292,13 @@ def variables() -> dict[str, FieldInfo]:
     return {field.alias: field for field in Settings.model_fields.values()}
 
 
+def checked(name: str, value: str) -> Any:
+    """``value`` validated as the setting ``name`` (``ADW_...``) would be in the environment,
+    for a value that reaches adw another way (a library call, run config): the setting's value,
+    or :class:`ConfigError` with the same one line."""
+    return getattr(Settings.from_env({name: value}), name.removeprefix(PREFIX).lower())
+
+
 _WHOLE = "is not a whole number; set it to e.g. {example}."
 _NUMBER = "is not a number; set it to e.g. {example}."
 _MESSAGES = {
@@ -272,6 +312,9 @@ _MESSAGES = {
     "literal_error": "is not one of {choices}; set it to one of them.",
     "duckdb_size": "is not a DuckDB size (a number and B, KB, MB, GB, ...); set it to e.g. 128MB.",
     "string_pattern_mismatch": "may hold only letters, digits and _; set it to e.g. {example}.",
+    "bq_project": "is not a Google Cloud project id (lowercase letters, digits and -); set it "
+    "to the project's id, e.g. my-project.",
+    "string_unicode": "is not UTF-8 text; set it again from a UTF-8 terminal or file.",
     "value_error": "{error}",
 }
 """What adw says after ``ADW_<NAME>=<value>``, by pydantic error type."""
@@ -281,21 +324,36 @@ def _message(err: Mapping[str, Any], env: Mapping[str, str]) -> str:
     """A pydantic error as adw's one line: the variable, the bad value, what to do."""
     name = str(err["loc"][0])
     field = variables()[name]
-    if SecretStr in (field.annotation, *getattr(field.annotation, "__args__", ())):
-        return f"{name} is invalid ({err['msg']}); see README.md, Configuration."  # no echo
     kind, ctx = err["type"], err.get("ctx", {})
+    if field.repr is False or SecretStr in (
+        field.annotation,
+        *getattr(field.annotation, "__args__", ()),
+    ):  # a secret or a DSN (which may hold a password): never echoed
+        if kind in ("value_error", "string_unicode"):
+            return f"{name} " + _MESSAGES[kind].format(error=ctx.get("error"))
+        return f"{name} is invalid ({err['msg']}); see README.md, Configuration."
     facts = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
     if kind in ("greater_than_equal", "less_than_equal", "finite_number") and "le" in facts:
         kind = "range"
     if ctx.get("pattern") == DUCKDB_SIZE:
         kind = "duckdb_size"
+    if ctx.get("pattern") == BQ_PROJECT:
+        kind = "bq_project"
     facts |= {
         "example": (field.examples or [field.default])[0],
         "choices": str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", "),
         "error": ctx.get("error"),
     }
     said = _MESSAGES.get(kind, "is invalid ({msg}); see README.md, Configuration.")
-    return f"{name}={env.get(name, err['input'])!r} " + said.format(msg=err["msg"], **facts)
+    return f"{name}={_shown(env.get(name, err['input']))} " + said.format(msg=err["msg"], **facts)
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A bad value as an error quotes it: its repr (one line), cut when long."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 20]}... ({len(str(value))} characters)"
 
 
 COMPOSE_ONLY = {

@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from adw_assets.errors import AdwError
+from adw_assets.lib.warehouse import quote
 from adw_assets.lib.warehouse.interface import Warehouse
 from adw_assets.settings import Settings, get_settings
 
@@ -160,7 +161,7 @@ class Snapshot:
             present = {p.stem: p for p in self.directory.glob("*.parquet") if p.name[0] != "."}
             for name in list(self._loaded):
                 if name not in present:
-                    self._con.execute(f'drop table if exists "{name}"')
+                    self._con.execute(f"drop table if exists {quote(name)}")
                     del self._loaded[name]
             for name, path in present.items():
                 self._load(name, path)
@@ -173,7 +174,7 @@ class Snapshot:
                 if self._loaded.get(name) == stamp:
                     return
                 self._con.execute(
-                    f'create or replace table "{name}" as select * from read_parquet(?)',
+                    f"create or replace table {quote(name)} as select * from read_parquet(?)",
                     [str(path)],
                 )
                 self._loaded[name] = stamp

@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
-from adw_assets.settings import COMPOSE_ONLY, DUCKDB_SIZE, variables
+from adw_assets.settings import BQ_PROJECT, COMPOSE_ONLY, DUCKDB_SIZE, variables
 
 ROOT = Path(__file__).resolve().parents[2]
 README_START = "<!-- settings table: python -m adw_assets.lib.settings_docs --readme -->"
@@ -104,6 +104,8 @@ def kind(name: str, field: FieldInfo) -> str:
         return " or ".join(f"`{choice}`" for choice in typing.get_args(base))
     if limits.get("pattern") == DUCKDB_SIZE:
         return "DuckDB size"
+    if limits.get("pattern") == BQ_PROJECT:
+        return "project id"
     if "pattern" in limits:
         return "identifier prefix"
     if base in (int, float):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import psycopg
+
+from tests.lib.source import conftest as source_fixtures
+
+exported_dir = source_fixtures.exported_dir  # a seed written out as CSV files (a fixture)
 
 ADW = Path(sys.executable).parent / "adw"
 
@@ -71,3 +76,18 @@ def test_start_stop_embedded_server(adw_home):
         stopped = adw("stop")
     assert stopped.stdout.strip() == "stopped"
     assert adw("status", check=False).returncode == 3
+
+
+def test_load_reports_invalid_utf8_in_a_data_row_with_its_line(source_db, exported_dir, tmp_path):
+    folder = tmp_path / "csv"
+    shutil.copytree(exported_dir[0], folder)
+    path = folder / "person.person.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[4] = lines[4].replace(b",", b",\xe9", 1)  # line 5: a Latin-1 byte
+    path.write_bytes(b"\n".join(lines))
+    result = adw("load", str(folder), check=False)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "person.person.csv: line 5" in errors[0], result.stderr
+    assert "header" not in errors[0] and "unchanged" in errors[0]

@@ -91,9 +91,9 @@ def _from_warehouse(settings: Settings) -> Reference | None:
 
     if not settings.duckdb_path.exists():
         return None
-    prefix = settings.raw_prefix
-    names = {"sales": f"{prefix}sales", "person": f"{prefix}person"}
-    names["production"] = f"{prefix}production"
+    from adw_assets.lib.warehouse import quote
+
+    names = {s: quote(settings.raw_prefix + s) for s in ("sales", "person", "production")}
     # read_only: never takes the writer lock; fails (and we fall back) while a writer holds it
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
         customers = con.execute(_CUSTOMERS_SQL.format(**names)).fetchall()

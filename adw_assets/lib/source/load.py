@@ -9,6 +9,7 @@ row raises :class:`LoadError` naming the file, line and column, and the database
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 import sys
@@ -155,12 +156,29 @@ def copy_statement(table: SourceTable, columns: list[str], header: bool) -> sql.
     )
 
 
+def _header_row(path: Path) -> list[str] | None:
+    """The file's first CSV record, decoding only the line(s) it spans: a bad byte further
+    down is reported by the COPY, with its own line number."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as f:
+
+        def lines() -> Iterator[str]:
+            nonlocal line
+            for chunk in iter(lambda: f.readline(CHUNK), b""):
+                try:
+                    yield decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    raise LoadError(
+                        f"{path}: line {line}: the header is not UTF-8 text ({exc.reason})."
+                    ) from None
+                line += chunk.endswith(b"\n")
+
+        return next(csv.reader(lines()), None)
+
+
 def _read_header(path: Path, table: SourceTable, expected: list[str]) -> list[str]:
-    try:
-        with path.open(encoding="utf-8", newline="") as f:
-            header = next(csv.reader(f), None)
-    except UnicodeDecodeError as exc:
-        raise LoadError(f"{path}: line 1: the header is not UTF-8 text ({exc.reason}).") from None
+    header = _header_row(path)
     if not header:
         raise LoadError(f"{path}: the file is empty; expected a header row of column names.")
     header = [h.strip().lstrip("\ufeff") for h in header]

@@ -186,3 +186,24 @@ def test_refuses_a_loaded_database_and_replace_keeps_it_on_failure(source_db, fo
     _edit_line(bad, 2, lambda line: line[1:])
     load_directory(source_db, folder, replace=True, **QUIET)
     assert checksums(source_db) != before
+
+
+def test_invalid_utf8_in_a_data_row_names_its_line(source_db, folder):
+    path = folder / "person.address.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[6] = lines[6].replace(b",", b",\xff\xfe", 1)  # line 7: a Latin-1 byte, not UTF-8
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(LoadError) as err:
+        load_directory(source_db, folder, **QUIET)
+    message = str(err.value)
+    assert "person.address.csv: line 7" in message and "UTF8" in message
+    assert "header" not in message and "unchanged" in message
+    _assert_empty(source_db)
+
+
+def test_invalid_utf8_in_the_header_is_reported_on_line_1(source_db, folder):
+    path = folder / "sales.store.csv"
+    path.write_bytes(path.read_bytes().replace(b"name", b"n\xe4me", 1))
+    with pytest.raises(LoadError, match=r"sales\.store\.csv: line 1: the header is not UTF-8"):
+        load_directory(source_db, folder, **QUIET)
+    _assert_empty(source_db)

@@ -7,7 +7,8 @@
 {%- set events = source('web', 'events') -%}
 {%- set landed = true -%}
 {%- if execute and target.type == 'duckdb' -%}
-    {%- set pattern = (events | string).split("'")[1] -%}
+    {#- the first SQL string literal of read_parquet(...), as written there (quotes doubled) -#}
+    {%- set pattern = modules.re.search("'((?:[^']|'')*)'", events | string).group(1) -%}
     {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')") -%}
     {%- set landed = found.columns[0].values()[0] > 0 -%}
 {%- endif -%}
