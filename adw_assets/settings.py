@@ -259,6 +259,20 @@ def variables() -> dict[str, FieldInfo]:
     return {field.alias: field for field in Settings.model_fields.values()}
 
 
+def is_secret(field: FieldInfo) -> bool:
+    """A secret setting: a :class:`SecretStr`, or a DSN (left out of ``repr``). Its value is
+    never echoed in an error and is masked in everything adw prints (``lib/secrets.py``)."""
+    return field.repr is False or SecretStr in (
+        field.annotation,
+        *getattr(field.annotation, "__args__", ()),
+    )
+
+
+def is_dsn(field: FieldInfo) -> bool:
+    """A DSN setting: only its password is secret (``lib/secrets.py`` finds it)."""
+    return field.repr is False and field.alias.endswith("_DSN")
+
+
 _WHOLE = "is not a whole number; set it to e.g. {example}."
 _NUMBER = "is not a number; set it to e.g. {example}."
 _MESSAGES = {
@@ -281,7 +295,7 @@ def _message(err: Mapping[str, Any], env: Mapping[str, str]) -> str:
     """A pydantic error as adw's one line: the variable, the bad value, what to do."""
     name = str(err["loc"][0])
     field = variables()[name]
-    if SecretStr in (field.annotation, *getattr(field.annotation, "__args__", ())):
+    if is_secret(field):
         return f"{name} is invalid ({err['msg']}); see README.md, Configuration."  # no echo
     kind, ctx = err["type"], err.get("ctx", {})
     facts = {k: getattr(m, k) for m in field.metadata for k in ("ge", "gt", "le") if hasattr(m, k)}
