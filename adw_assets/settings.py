@@ -117,9 +117,10 @@ class Settings(BaseModel):
     pins libraries older than Dagster needs)"""
     dbt_lookback_minutes: int | None = var(None, "0 on DuckDB, 60 elsewhere", ge=0, examples=[60])
     """how far back incremental facts re-read"""
-    card_hash_salt: SecretStr | None = var(None, "a dev salt")
-    """salt of the credit-card number hash; set a secret one in production (the dbt `prod`
-    target refuses the dev salt)"""
+    card_hash_salt: SecretStr | None = var(None, "a dev salt on the local default only")
+    """salt of the card-number and IP address hashes; required (and never the dev salt) unless
+    the source is embedded, the warehouse DuckDB and the dbt target `local`: adw and dbt refuse
+    to run without it; dbt never sees it (docs/dbt.md)"""
 
     # --- web events ------------------------------------------------------------------------
     events_lookback_hours: float = var(24.0, ge=1.0, le=24.0 * 366)

@@ -36,7 +36,8 @@ def up(tmp_path_factory, pg_cluster):
     dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    env.update(ADW_HOME=str(home), ADW_SOURCE_DSN=dsn, DAGSTER_HOME=str(home / "dagster"))
+    env.update(ADW_HOME=str(home), ADW_SOURCE_DSN=dsn, DAGSTER_HOME=str(home / "dagster"),
+               ADW_CARD_HASH_SALT="test-salt-of-an-external-source")  # fmt: skip
     proc = subprocess.run(
         [str(ADW), "up", "--scale", "0.05", "--events", "600"],
         env=env, capture_output=True, text=True, timeout=900,
