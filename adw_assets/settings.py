@@ -121,9 +121,10 @@ class Settings(BaseModel):
     pins libraries older than Dagster needs)"""
     dbt_lookback_minutes: int | None = var(None, "0 on DuckDB, 60 elsewhere", ge=0, examples=[60])
     """how far back incremental facts re-read"""
-    card_hash_salt: SecretStr | None = var(None, "a dev salt")
-    """salt of the credit-card number hash; set a secret one in production (the dbt `prod`
-    target refuses the dev salt)"""
+    card_hash_salt: SecretStr | None = var(None, "a dev salt on the local default only")
+    """salt of the card-number and IP address hashes; required (and never the dev salt) unless
+    the source is embedded, the warehouse DuckDB and the dbt target `local`: adw and dbt refuse
+    to run without it; dbt never sees it (docs/dbt.md)"""
 
     # --- web events ------------------------------------------------------------------------
     events_lookback_hours: float = var(24.0, ge=1.0, le=24.0 * 366)
@@ -299,6 +300,20 @@ def checked(name: str, value: str) -> Any:
     return getattr(Settings.from_env({name: value}), name.removeprefix(PREFIX).lower())
 
 
+def is_secret(field: FieldInfo) -> bool:
+    """A secret setting: a :class:`SecretStr`, or a DSN (left out of ``repr``). Its value is
+    never echoed in an error and is masked in everything adw prints (``lib/secrets.py``)."""
+    return field.repr is False or SecretStr in (
+        field.annotation,
+        *getattr(field.annotation, "__args__", ()),
+    )
+
+
+def is_dsn(field: FieldInfo) -> bool:
+    """A DSN setting: only its password is secret (``lib/secrets.py`` finds it)."""
+    return field.repr is False and field.alias.endswith("_DSN")
+
+
 _WHOLE = "is not a whole number; set it to e.g. {example}."
 _NUMBER = "is not a number; set it to e.g. {example}."
 _MESSAGES = {
@@ -325,10 +340,7 @@ def _message(err: Mapping[str, Any], env: Mapping[str, str]) -> str:
     name = str(err["loc"][0])
     field = variables()[name]
     kind, ctx = err["type"], err.get("ctx", {})
-    if field.repr is False or SecretStr in (
-        field.annotation,
-        *getattr(field.annotation, "__args__", ()),
-    ):  # a secret or a DSN (which may hold a password): never echoed
+    if is_secret(field):  # a secret or a DSN (which may hold a password): never echoed
         if kind in ("value_error", "string_unicode"):
             return f"{name} " + _MESSAGES[kind].format(error=ctx.get("error"))
         return f"{name} is invalid ({err['msg']}); see README.md, Configuration."

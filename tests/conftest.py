@@ -86,6 +86,7 @@ def source_db(empty_db, monkeypatch) -> str:
     ensure_schema(empty_db)
     monkeypatch.setenv("ADW_SOURCE_DSN", empty_db)
     monkeypatch.setenv("ADW_REPLICATION_DSN", dsn_with_user(empty_db, REPLICATION_ROLE))
+    monkeypatch.setenv("ADW_CARD_HASH_SALT", "test-salt-of-an-external-source")  # needs one
     get_settings.cache_clear()
     return empty_db
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 
 import click
 
 from adw_assets.errors import AdwError
+from adw_assets.lib.secrets import redacting_output
 
 # No telemetry, no network: adw runs offline.
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -41,6 +43,13 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
+    # everything the command prints goes through the one redaction (lib/secrets.py): a
+    # password or the salt never reaches the terminal, a log file or a CI log
+    with redacting_output():
+        _main(argv)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         cli.main(args=argv, prog_name="adw", standalone_mode=False)
     except click.exceptions.Abort:
@@ -55,3 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # a bug: its traceback (masked like everything else), then a line
+        traceback.print_exc()
+        click.secho(f"error: unexpected {type(exc).__name__}: {exc}", fg="red", err=True)
+        sys.exit(1)

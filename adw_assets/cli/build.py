@@ -56,6 +56,10 @@ def command(select: str | None, full_refresh: bool, answers: bool) -> None:
     """Run dbt build for SELECT (dbt selection syntax, e.g. 'marts' or '+fct_orders'; default:
     everything) through Dagster: models become materializations, tests asset checks; then
     refresh the dashboard snapshot."""
+    from adw_assets.lib.dbt import card_hash_salt
+    from adw_assets.settings import get_settings
+
+    card_hash_salt(get_settings())  # a missing salt stops here, in one line, before Dagster
     click.echo(f"dbt build {select or '(all)'} through Dagster ...", err=True)
     summary = run_build(select, full_refresh=full_refresh)
     pipeline.print_build(summary)

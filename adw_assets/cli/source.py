@@ -40,6 +40,7 @@ def stop() -> None:
 @source.command()
 def status() -> None:
     """Show whether the source is up and how many rows each table holds."""
+    from adw_assets.lib.secrets import redact_dsn
     from adw_assets.lib.source import server
 
     st = server.status(get_settings())
@@ -47,7 +48,7 @@ def status() -> None:
     state = "running" if st.running else "not running"
     click.echo(f"source: {kind}, {state}" + (f", pid {st.pid}" if st.pid else ""))
     if st.dsn:
-        click.echo(f"dsn: {server.redact(st.dsn)}")
+        click.echo(f"dsn: {redact_dsn(st.dsn)}")
     if st.tables:
         echo_table(sorted(st.tables.items()), ("table", "rows"))
     if not st.running:

@@ -34,12 +34,14 @@ class PipelineError(AdwError):
 )
 def up(scale: float, seed_: int, events: int) -> None:
     """Start the source (seeding it when empty) and run the pipeline end to end."""
+    from adw_assets.lib.dbt import card_hash_salt
     from adw_assets.lib.events import burst
     from adw_assets.lib.source import server
     from adw_assets.lib.source.seed import is_seeded, seed_database
 
     started = time.perf_counter()
     settings = get_settings()
+    card_hash_salt(settings)  # a missing salt stops here, in one line, before any work
     settings.ensure_dirs()
     timings: list[tuple[str, float]] = []
 

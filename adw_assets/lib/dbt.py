@@ -27,8 +27,16 @@ from adw_assets.settings import Settings, get_settings
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
 MANIFEST_FINGERPRINT = "adw_manifest_fingerprint.json"
 DEV_CARD_HASH_SALT = "adw-dev-salt-not-secret"
-"""Salt of the card-number hash when ``ADW_CARD_HASH_SALT`` is unset (dev only; the dbt
-``prod`` target refuses it). Also the default written in ``dbt/macros/card_hash.sql``."""
+"""Salt of the card-number (and IP address) hash when ``ADW_CARD_HASH_SALT`` is unset, on the
+embedded local default only (:func:`card_hash_salt`). Public: hashes made with it are only
+pseudonymous."""
+CARD_HASH_SALT_HELP = (
+    "set a secret one, e.g. export ADW_CARD_HASH_SALT=$(openssl rand -hex 32), kept in your "
+    "secret store (every card and IP hash changes with it)"
+)
+SECRETS_DATASET = "secrets"
+"""BigQuery: the salt's dataset is ``<ADW_BQ_DATASET_PREFIX>secrets`` (table ``card_hash_salt``,
+one row); grant it to the identity dbt runs as only."""
 
 
 class DbtError(AdwError):
@@ -72,7 +80,10 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     """The variables ``dbt/profiles.yml`` and the models read (on top of the current
     environment), from the adw settings; the optional ones only when set."""
     s = settings or get_settings()
-    salt = s.card_hash_salt.get_secret_value() if s.card_hash_salt else DEV_CARD_HASH_SALT
+    try:
+        salt = card_hash_salt(s)
+    except ConfigError:  # dbt refuses to run then, with the same message
+        salt = ""
     optional = {
         "ADW_DBT_LOOKBACK_MINUTES": s.dbt_lookback_minutes,
         "ADW_BQ_PROJECT": s.bq_project,
@@ -82,6 +93,8 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "ADW_DUCKDB_PATH": str(s.duckdb_path),
         "ADW_RAW_PREFIX": s.raw_prefix,
         "ADW_DBT_TARGET": s.dbt_target,
+        # the salt adw decided (the dev one on the local default; "" when refused), for
+        # lib/card_hash_plugin.py: dbt never sees it (on BigQuery: store_card_hash_salt)
         "ADW_CARD_HASH_SALT": salt,
         "ADW_EVENTS_DIR": str(s.events_dir),
         "ADW_EVENTS_LOOKBACK_HOURS": repr(s.events_lookback_hours),
@@ -92,6 +105,62 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "PATH": os.pathsep.join([str(bin_dir()), os.environ.get("PATH", "")]),
     }
+
+
+def dev_salt_allowed(settings: Settings) -> bool:
+    """The development salt is for the embedded local default only: the embedded source
+    (``ADW_SOURCE_DSN`` unset; the compose stack sets it), the DuckDB warehouse, dbt target
+    ``local``."""
+    return settings.embedded and settings.warehouse == "duckdb" and settings.dbt_target == "local"
+
+
+def card_hash_salt(settings: Settings | None = None) -> str:
+    """The salt of the card-number and IP address hashes; raise :class:`ConfigError` (one
+    line: what to set) when ``ADW_CARD_HASH_SALT`` is unset, or is the development salt,
+    anywhere but the embedded local default."""
+    s = settings or get_settings()
+    salt = s.card_hash_salt.get_secret_value() if s.card_hash_salt else None
+    if dev_salt_allowed(s):
+        return salt or DEV_CARD_HASH_SALT
+    if salt and salt != DEV_CARD_HASH_SALT:
+        return salt
+    where = (
+        "with an external source (ADW_SOURCE_DSN)"
+        if not s.embedded
+        else f"on the {s.warehouse} warehouse, dbt target {s.dbt_target}"
+    )
+    what = "is the public development salt" if salt else "is not set"
+    raise ConfigError(
+        f"ADW_CARD_HASH_SALT {what}: {where} card numbers and IP addresses need a secret "
+        f"salt; {CARD_HASH_SALT_HELP}."
+    )
+
+
+def store_card_hash_salt(settings: Settings | None = None) -> None:
+    """Check the salt (:func:`card_hash_salt`) before dbt runs and hand it to dbt's SQL without
+    dbt seeing it: on DuckDB the plugin of ``dbt/profiles.yml`` sets it in each connection; on
+    BigQuery it is loaded into ``<prefix>secrets.card_hash_salt`` (a load job, no SQL text),
+    which ``dbt/macros/card_hash.sql`` reads."""
+    s = settings or get_settings()
+    salt = card_hash_salt(s)
+    if s.warehouse != "bigquery":
+        return
+    from google.cloud import bigquery
+
+    from adw_assets.lib.warehouse import bigquery as bq
+
+    client = bq.make_client(bq.bigquery_config(s))
+    dataset = s.bq_dataset_prefix + SECRETS_DATASET
+    bq.ensure_dataset(client, dataset, s.bq_location)
+    job = client.load_table_from_json(
+        [{"salt": salt}],
+        bq.table_id(client.project, dataset, "card_hash_salt"),
+        job_config=bigquery.LoadJobConfig(
+            schema=[bigquery.SchemaField("salt", "STRING", mode="REQUIRED")],
+            write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+        ),
+    )
+    job.result()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ the business marts agree to the cent; again after a round of source changes, inc
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -17,9 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import psycopg
 import pytest
 
-from adw_assets.lib.dbt import dbt_env, project_dir, run_dbt
+from adw_assets.lib.dbt import dbt_env, project_dir, run_dbt, store_card_hash_salt
 from adw_assets.lib.events.generator import EventGenerator
 from adw_assets.lib.events.reference import load_reference
 from adw_assets.lib.events.sources import FileSource
@@ -33,6 +35,7 @@ from tests.bigquery.conftest import VENV_BQ, bigquery_env, new_project
 from tests.dbt.dbt_chain import module_database
 
 pytestmark = pytest.mark.bigquery
+SALT = "bq-marts-salt-with-a-quote-'"
 
 MARTS = {
     # model: columns left out of the comparison (load times differ between the two runs)
@@ -90,6 +93,8 @@ class Warehouses:
                 self.run(settings, run_stream, source, progress=None)
 
     def dbt_build_bigquery(self) -> dict:
+        # dbt directly, as a user would: adw has stored the salt (as `adw build` does)
+        self.run(self.bq, store_card_hash_salt, self.bq)
         env = {**os.environ, **dbt_env(self.bq), "DBT_LOG_PATH": str(self.target / "bq")}
         root = project_dir()
         done = subprocess.run(
@@ -124,6 +129,7 @@ def warehouses(pg_cluster, bq_emulator, tmp_path_factory):
         source = {
             "ADW_SOURCE_DSN": dsn,
             "ADW_REPLICATION_DSN": dsn_with_user(dsn, REPLICATION_ROLE),
+            "ADW_CARD_HASH_SALT": SALT,  # the same on both: the hashes must agree
         }
         duck_env = {"ADW_HOME": str(root / "duck"), **source}
         bq_env = {
@@ -195,6 +201,19 @@ def test_dbt_builds_every_model_and_test_on_bigquery_and_the_marts_match_duckdb(
     compiled = w.target / "bq" / "run" / "adw" / "models" / "marts" / "core" / "fct_sales.sql"
     ddl = compiled.read_text().lower()
     assert "partition by" in ddl and "cluster by product_id, customer_id" in ddl
+    # the salt stays out of dbt's files; the hash is hex SHA-256 of (salt || card number)
+    assert not [p for p in w.target.rglob("*") if p.is_file() and SALT.encode() in p.read_bytes()]
+    client = bq.make_client(bq.bigquery_config(w.bq))
+    hashes = bq.run(
+        client,
+        "select credit_card_id, card_number_hash from "
+        f"{bq.table_ref(client.project, 'adw_marts', 'dim_credit_cards')}",
+    )
+    with psycopg.connect(w.dsn) as conn:
+        cards = dict(conn.execute("select creditcardid, cardnumber from sales.creditcard"))
+    assert len(hashes) == len(cards) > 0
+    for card_id, digest in hashes:
+        assert digest == hashlib.sha256((SALT + cards[card_id]).encode()).hexdigest()
 
 
 def test_incremental_builds_after_source_changes_still_match(warehouses):

@@ -38,7 +38,7 @@ def up(tmp_path_factory, pg_cluster):
     dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADW_", "DAGSTER_HOME"))}
-    env.update(ADW_SOURCE_DSN=dsn)
+    env.update(ADW_SOURCE_DSN=dsn, ADW_CARD_HASH_SALT="test-salt-of-an-external-source")
     proc = subprocess.run(
         [str(ADW), "up", "--scale", "0.05", "--events", "600"],
         env=env, cwd=project, capture_output=True, text=True, timeout=900,

@@ -20,10 +20,11 @@ def test_dbt_env_comes_from_the_settings(tmp_path):
     assert env["ADW_DBT_LOOKBACK_MINUTES"] == "5"
     assert env["DO_NOT_TRACK"] == "1"
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
-    # without ADW_CARD_HASH_SALT: the documented development salt, the same as dbt's default
+    # without ADW_CARD_HASH_SALT on the embedded local default: the development salt; off it,
+    # none (dbt refuses to run, tests/dbt/test_card_hash_salt.py)
     assert env["ADW_CARD_HASH_SALT"] == lib.DEV_CARD_HASH_SALT
-    macro = (lib.project_dir() / "macros" / "card_hash.sql").read_text()
-    assert f"'{lib.DEV_CARD_HASH_SALT}'" in macro
+    external = settings_for(tmp_path, ADW_SOURCE_DSN="postgresql://u@h/db")
+    assert lib.dbt_env(external)["ADW_CARD_HASH_SALT"] == ""
     salted = lib.dbt_env(settings_for(tmp_path, ADW_CARD_HASH_SALT="s3cret"))
     assert salted["ADW_CARD_HASH_SALT"] == "s3cret"
     bigquery = lib.dbt_env(settings_for(tmp_path, ADW_WAREHOUSE="bigquery"))

@@ -40,6 +40,7 @@ def adw_env(home: Path, dsn: str) -> dict[str, str]:
         ADW_HOME=str(home),
         ADW_SOURCE_DSN=dsn,
         ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
+        ADW_CARD_HASH_SALT="test-salt-of-an-external-source",  # an external source needs one
         DAGSTER_HOME=str(home / "dagster"),
         DO_NOT_TRACK="1",
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",

@@ -11,7 +11,14 @@ from adw_assets.defs.dbt.resources import dbt_project
 from adw_assets.defs.dbt.translator import AdwDbtTranslator
 from adw_assets.defs.warehouse.resources import POOL
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
-from adw_assets.lib.dbt import dbt_environ, finish_run_target, release_duckdb, run_target
+from adw_assets.lib.dbt import (
+    dbt_environ,
+    finish_run_target,
+    release_duckdb,
+    run_target,
+    store_card_hash_salt,
+)
+from adw_assets.lib.secrets import redacted_errors
 from adw_assets.settings import get_settings
 
 OP_NAME = "adw_dbt_models"
@@ -43,8 +50,9 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
         args = ["build", "--full-refresh"] if full else ["build"]
         settings = get_settings()
         # artifacts under $ADW_HOME/dbt/runs (pruned), reusing this home's last partial parse
+        store_card_hash_salt(settings)  # refuses a missing salt off the local default
         target = run_target(settings, f"{context.run_id[:8]}-{OP_NAME}")
-        with dbt_environ(settings):
+        with redacted_errors(), dbt_environ(settings):
             try:
                 invocation = dbt.cli(args, context=context, target_path=target)
                 # DuckDB admits no reader while dbt writes, so dagster-dbt fetches row counts

@@ -16,6 +16,7 @@ from adw_assets.defs.source.resources import SourceResource
 from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
 from adw_assets.lib.replication import raw_table_name
+from adw_assets.lib.secrets import redacted_errors
 from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES, SourceTable
 
 GROUP = "replication"
@@ -72,8 +73,9 @@ def build_replicated_tables(prefix: str, kinds: set[str]) -> dg.AssetsDefinition
     ):
         tables = [t for k, t in by_key.items() if k in context.selected_asset_keys]
         full = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
-        yield from replicator.replicate(
-            context, tables, full_refresh=full, source=source, warehouse=warehouse
-        )
+        with redacted_errors():  # the step's failure is stored: no password in its text
+            yield from replicator.replicate(
+                context, tables, full_refresh=full, source=source, warehouse=warehouse
+            )
 
     return replicated_tables

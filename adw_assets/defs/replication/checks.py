@@ -17,6 +17,7 @@ from psycopg import sql
 from adw_assets.defs.replication.resources import replicated_key
 from adw_assets.defs.source.resources import SourceResource
 from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
+from adw_assets.lib.secrets import redacted_errors
 from adw_assets.lib.source.catalog import TABLES, SourceTable
 from adw_assets.lib.warehouse.interface import Warehouse
 
@@ -110,7 +111,8 @@ def build_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
         warehouse: WarehouseResource,
     ) -> Iterator[dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
-        with warehouse.open() as wh, psycopg.connect(source.replication_dsn()) as conn:
+        dsn = source.replication_dsn()
+        with redacted_errors(dsn), warehouse.open() as wh, psycopg.connect(dsn) as conn:
             for t in TABLES:
                 key = replicated_key(prefix, t.schema, t.name)
                 if dg.AssetCheckKey(key, f"{t.name}_{ROW_COUNT}") in selected:

@@ -15,6 +15,7 @@ import dagster as dg
 from adw_assets.defs.source.resources import SourceResource
 from adw_assets.defs.warehouse.resources import WarehouseResource
 from adw_assets.lib.replication import ProgressEvent, StreamResult, replicate
+from adw_assets.lib.secrets import redact
 from adw_assets.lib.source.catalog import SourceTable
 from adw_assets.settings import Settings, get_settings
 
@@ -76,10 +77,11 @@ class EmbeddedReplicator(ReplicatorResource):
         def progress(event: ProgressEvent) -> None:
             # runs on the engine's worker threads: the Python logger is cheap; each
             # context.log line is a write to the Dagster event log, so only problems go there
+            line = redact(event.format())
             if event.phase in ("done", "failed", "retry"):
-                progress_log.info(event.format())
+                progress_log.info(line)
             if event.phase in ("failed", "retry"):
-                context.log.warning(event.format())
+                context.log.warning(line)
 
         with warehouse.destination(s.replication_memory_limit) as destination:
             result = replicate(
@@ -105,7 +107,7 @@ class EmbeddedReplicator(ReplicatorResource):
                 yield _materialization(s.raw_prefix, stream, result.seconds)
         if result.failed:
             raise dg.Failure(
-                description="\n".join(f.error or f.stream for f in result.failed),
+                description=redact("\n".join(f.error or f.stream for f in result.failed)),
                 metadata={"failed_streams": ", ".join(f.stream for f in result.failed)},
             )
 

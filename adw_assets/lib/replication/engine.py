@@ -23,10 +23,11 @@ from adw_assets.errors import AdwError, SourceError
 from adw_assets.lib.replication import faults, reader
 from adw_assets.lib.replication.catalog import Stream
 from adw_assets.lib.replication.destination import Destination, DestinationRun, LoadPlan
-from adw_assets.lib.replication.plan import plan_streams, redact
+from adw_assets.lib.replication.plan import plan_streams
 from adw_assets.lib.replication.result import ProgressEvent, ReplicationResult, StreamResult
 from adw_assets.lib.replication.schedule import run_streams
 from adw_assets.lib.replication.state import StreamState
+from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import CURSOR_FIELD
 
 Progress = Callable[[ProgressEvent], None]
@@ -63,6 +64,7 @@ class _Run:
         with self.lock:
             if phase in ("done", "failed"):
                 self.done += 1
+            message = redact(message, self.dsn) if message else message
             event = ProgressEvent(stream, phase, rows, seconds, message, self.done, self.total)
             self.progress(event)
 
@@ -103,7 +105,7 @@ class _Run:
                 if attempt >= self.retries or self.source_down:
                     self.source_down = True
                     msg = (
-                        f"{stream.name}: the source PostgreSQL ({redact(self.dsn)}) is "
+                        f"{stream.name}: the source PostgreSQL ({redact_dsn(self.dsn)}) is "
                         f"unreachable after {attempt + 1} attempt(s): {str(exc).strip()}. "
                         "No state was advanced for this stream; check that the source is up "
                         "(`adw source status`) and run again."
@@ -122,6 +124,7 @@ class _Run:
     def _failed(self, stream: Stream, started: float, exc: Exception, attempts: int):
         seconds = time.perf_counter() - started
         message = str(exc) if stream.name in str(exc) else f"{stream.name}: {exc}"
+        message = redact(message, self.dsn)
         self.emit(stream.name, "failed", seconds=seconds, message=message)
         return StreamResult(stream.name, self.prefix + stream.schema, stream.table, "failed",
                             seconds=seconds, error=message, attempts=attempts)  # fmt: skip

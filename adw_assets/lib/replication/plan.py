@@ -10,6 +10,7 @@ import psycopg
 from adw_assets.errors import ConfigError, SourceError
 from adw_assets.lib.replication import reader
 from adw_assets.lib.replication.catalog import Stream, discover
+from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import TABLES
 
 
@@ -29,12 +30,6 @@ def resolve_streams(requested: Sequence[str] | None) -> list[str]:
     return out
 
 
-def redact(dsn: str) -> str:
-    from adw_assets.lib.source.server import redact
-
-    return redact(dsn)
-
-
 def _discover(dsn: str, names: list[str], retries: int, backoff: float) -> dict[str, Stream]:
     for attempt in range(retries + 1):
         try:
@@ -43,10 +38,10 @@ def _discover(dsn: str, names: list[str], retries: int, backoff: float) -> dict[
         except psycopg.OperationalError as exc:
             if attempt >= retries:
                 raise SourceError(
-                    f"cannot read the source catalog at {redact(dsn)} after {attempt + 1} "
-                    f"attempt(s): {str(exc).strip()}. Check that the source is up "
+                    f"cannot read the source catalog at {redact_dsn(dsn)} after {attempt + 1} "
+                    f"attempt(s): {redact(exc, dsn).strip()}. Check that the source is up "
                     "(`adw source status`) and that ADW_REPLICATION_DSN is right."
-                ) from exc
+                ) from None
             time.sleep(backoff * 2**attempt)
     raise AssertionError("unreachable")
 

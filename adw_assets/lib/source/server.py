@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from adw_assets.errors import SourceError
+from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import SCHEMAS, TABLES, ddl
 from adw_assets.settings import REPLICATION_ROLE, SOURCE_DATABASE, Settings
 
@@ -116,21 +117,13 @@ def replication_dsn(settings: Settings, start: bool = True) -> str:
 def connect(dsn: str, **kwargs) -> psycopg.Connection:
     try:
         return psycopg.connect(dsn, **kwargs)
-    except psycopg.OperationalError as exc:
+    except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:
+        # from None: the driver's error may quote the DSN; its text is kept, redacted
         raise SourceError(
-            f"cannot connect to the source PostgreSQL ({redact(dsn)}): {exc}".strip()
+            f"cannot connect to the source PostgreSQL ({redact_dsn(dsn)}): "
+            f"{redact(exc, dsn)}".strip()
             + "\nCheck ADW_SOURCE_DSN, or unset it to use the embedded server (`adw source start`)."
-        ) from exc
-
-
-def redact(dsn: str) -> str:
-    """The DSN without its password, for messages and logs."""
-    parts = urllib.parse.urlsplit(dsn)
-    if "@" in parts.netloc and ":" in parts.netloc.split("@", 1)[0]:
-        user = parts.netloc.split("@", 1)[0].split(":", 1)[0]
-        host = parts.netloc.split("@", 1)[1]
-        return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-    return dsn
+        ) from None
 
 
 def ensure_schema(dsn: str) -> bool:

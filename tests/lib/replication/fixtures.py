@@ -59,6 +59,7 @@ def replica_source(pg_cluster, seeded_template, monkeypatch) -> str:
     dsn = with_database(pg_cluster, name)
     monkeypatch.setenv("ADW_SOURCE_DSN", dsn)
     monkeypatch.setenv("ADW_REPLICATION_DSN", dsn_with_user(dsn, REPLICATION_ROLE))
+    monkeypatch.setenv("ADW_CARD_HASH_SALT", "test-salt-of-an-external-source")  # needs one
     get_settings.cache_clear()
     yield dsn
     with psycopg.connect(pg_cluster, autocommit=True) as conn:

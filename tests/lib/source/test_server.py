@@ -69,11 +69,6 @@ def test_ensure_schema_is_idempotent(source_db):
     assert server.ensure_schema(source_db) is False
 
 
-def test_redact_hides_the_password():
-    assert server.redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
-    assert server.redact("postgresql://u@h/db") == "postgresql://u@h/db"
-
-
 def test_embedded_server_starts_and_stops(adw_home):
     settings = get_settings()
     dsn = server.start_embedded(settings)
