@@ -68,11 +68,18 @@ def dbt_executable(settings: Settings | None = None) -> str:
     return found
 
 
+def card_hash_salt(settings: Settings | None = None) -> str:
+    """The salt of staging's ``salted_hash`` (card numbers, IP addresses): the one rule, used
+    by dbt (through :func:`dbt_env`) and by the dead letters of the web events."""
+    s = settings or get_settings()
+    return s.card_hash_salt.get_secret_value() if s.card_hash_salt else DEV_CARD_HASH_SALT
+
+
 def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     """The variables ``dbt/profiles.yml`` and the models read (on top of the current
     environment), from the adw settings; the optional ones only when set."""
     s = settings or get_settings()
-    salt = s.card_hash_salt.get_secret_value() if s.card_hash_salt else DEV_CARD_HASH_SALT
+    salt = card_hash_salt(s)
     optional = {
         "ADW_DBT_LOOKBACK_MINUTES": s.dbt_lookback_minutes,
         "ADW_BQ_PROJECT": s.bq_project,
