@@ -30,11 +30,16 @@ from adw_assets.lib.events.validate import DeadLetter
 
 PAYLOAD_BYTES = 4096
 """Bytes of a rejected payload kept in its dead letter (cut at a character boundary)."""
+TEXT_BYTES = 512
+"""Bytes kept of a dead letter's ``field`` and ``detail``."""
+_MARGIN = 64  # characters scanned past a cut (an address has at most 45)
 IP_FIELD = "ip_address"
 """The event field staging hashes (``salted_hash``): never stored in clear past validation."""
 DAY_DIR = re.compile(r"received_date=(\d{4}-\d{2}-\d{2})")
 
-_CANDIDATE = re.compile(r"[0-9A-Fa-f:.]{3,}")  # a run of characters an address is made of
+# what may be an address (then checked by ipaddress): IPv6-like (two colons or more) or
+# IPv4-like; bounded repeats only, so a long or hostile text is scanned in linear time
+_CANDIDATE = re.compile(r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]{0,15}|\d{1,3}(?:\.\d{1,3}){3}")
 _IPV4 = re.compile(r"(?<!\d)(?:\d{1,3}\.){3}\d{1,3}(?!\d)")
 _IP_VALUE = re.compile(rf'("{IP_FIELD}"\s*:\s*)("(?:[^"\\]|\\.)*"?|[^,}}\]\s]*)')
 
@@ -56,11 +61,17 @@ class IpRedactor:
     def token(self, value: str) -> str:
         return "sha256:" + hashlib.sha256((self.salt + value).encode("utf-8")).hexdigest()
 
-    def text(self, text: str | None) -> str | None:
-        """``text`` with every substring that reads as an IP address replaced."""
-        if not text:
-            return text
-        return _CANDIDATE.sub(self._run, text)
+    def text(self, text: str | None, limit: int = TEXT_BYTES) -> str | None:
+        """``text`` with every substring that reads as an IP address replaced, cut to ``limit``
+        UTF-8 bytes."""
+        return self._cut(text, limit)[0] if text else text
+
+    def _cut(self, text: str, limit: int) -> tuple[str, bool]:
+        # only what is kept is scanned (a hostile 64 KiB line costs no more than a small one),
+        # plus a margin: an address across the cut is found whole, then cut away
+        scanned = text[: limit + _MARGIN]
+        out, cut = truncate_utf8(_CANDIDATE.sub(self._run, scanned), limit)
+        return out, cut or len(scanned) < len(text)
 
     def _run(self, match: re.Match) -> str:
         run = match.group(0)
@@ -69,14 +80,16 @@ class IpRedactor:
                 return self.token(candidate) + run[len(candidate) :]
         return _IPV4.sub(lambda m: self.token(m[0]) if _is_ip(m[0]) else m[0], run)
 
-    def payload(self, text: str) -> str:
+    def payload(self, text: str, limit: int = PAYLOAD_BYTES) -> tuple[str, bool]:
         """The payload with the ``ip_address`` values hashed (a JSON document is re-serialized;
-        other text is matched), then every other address replaced (:meth:`text`)."""
+        in other text the field is matched), every other address replaced, cut to ``limit``
+        bytes; whether it was cut."""
         try:
-            document = json.loads(text)
+            text = json.dumps(self._walk(json.loads(text)), ensure_ascii=False)
         except (ValueError, RecursionError):
-            return self.text(_IP_VALUE.sub(self._field_value, text))
-        return self.text(json.dumps(self._walk(document), ensure_ascii=False))
+            head = text[: limit + _MARGIN]
+            text = _IP_VALUE.sub(self._field_value, head) + text[len(head) :]
+        return self._cut(text, limit)
 
     def _field_value(self, match: re.Match) -> str:
         raw = match.group(2)
@@ -107,7 +120,7 @@ def dead_letter_record(
     dead: DeadLetter, redactor: IpRedactor, source: str, batch_id: str, received_at: str
 ) -> dict:
     """The stored form of a dead letter: no address in clear, the payload cut to size."""
-    payload, truncated = truncate_utf8(redactor.payload(dead.payload))
+    payload, truncated = redactor.payload(dead.payload)
     return {
         "reason": dead.reason,
         "field": redactor.text(dead.field),
