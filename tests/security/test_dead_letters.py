@@ -177,3 +177,16 @@ def test_retention_deletes_whole_expired_files_only(adw_home, monkeypatch):
     (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = output.event_specific_data.metadata
     assert (metadata["deleted_files"].value, metadata["retention_days"].value) == (2, 3)
+
+
+def test_an_address_across_the_cut_or_in_hostile_json_is_not_kept():
+    from adw_assets.lib.events.dead_letters import PAYLOAD_BYTES, IpRedactor
+
+    redactor = IpRedactor(SALT)
+    for pad in range(PAYLOAD_BYTES - 12, PAYLOAD_BYTES + 2):  # the address across the cut
+        text = '{"note": "' + "x" * pad + ' 198.51.100.201 "'  # invalid JSON: text path
+        kept, cut = redactor.payload(text)
+        assert cut and "198.51" not in kept and len(kept.encode()) <= PAYLOAD_BYTES
+    deep = '{"ip_address": "198.51.100.202", "a": ' + "[" * 50_000  # too deep to walk
+    kept, _ = redactor.payload(deep)
+    assert "198.51.100.202" not in kept and kept.startswith('{"ip_address": "sha256:')
