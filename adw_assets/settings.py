@@ -137,6 +137,9 @@ class Settings(BaseModel):
     """the dead-letter check fails above this ratio"""
     events_freshness_minutes: float = var(60.0, ge=1.0, le=525_600.0)
     """web events are stale when no batch landed for this long"""
+    events_dead_letter_retention_days: int = var(7, ge=1, le=3660)
+    """days a dead letter is kept (whole UTC days); the daily `dead_letter_retention_schedule`
+    deletes older dead-letter files"""
 
     # --- BigQuery (docs/production.md) -----------------------------------------------------
     bq_project: str | None = var(None, pattern=BQ_PROJECT)

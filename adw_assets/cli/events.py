@@ -95,7 +95,8 @@ def generate(count, seed, bad_ratio, rate, start, start_seq, output) -> None:
     "from_file",
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     help="Ingest JSON lines from this file ('-': stdin) instead of generating. A file is "
-    "resumed from its checkpoint; stdin is not (the producer re-delivers; idempotent).",
+    "resumed from its checkpoint; stdin is not (the producer re-delivers; idempotent). A last "
+    "line without a newline is not ingested (exit 1): a file's waits for its newline.",
 )
 @click.option("--source-name", help="Checkpoint name of the stream (default: from seed or file).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
@@ -106,7 +107,8 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     Every second: events/s, accepted, rejected, lag (stderr). Resumes after a crash or kill
     from its checkpoint without losing or duplicating an acknowledged event.
     """
-    from adw_assets.errors import ConfigError
+    from adw_assets.errors import ConfigError, LoadError
+    from adw_assets.lib.dbt import card_hash_salt
     from adw_assets.lib.events import sources
     from adw_assets.lib.events.config import events_config
     from adw_assets.lib.events.generator import EventGenerator
@@ -115,6 +117,7 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     from adw_assets.lib.events.stream import run_stream
 
     cfg = events_config()
+    card_hash_salt()  # dead letters hash IP addresses: a missing salt stops here, in one line
     if source_name is not None and not sources.valid_source_name(source_name):
         raise ConfigError(
             f"--source-name {source_name!r}: use letters, digits, '.', '_' and single '-'."
@@ -142,6 +145,21 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     click.echo(stats.summary(), err=True)
     if as_json:
         click.echo(json.dumps(stats.as_dict()))
+    if stats.unterminated is not None:
+        raise LoadError(_unterminated(from_file, stats.unterminated))
+
+
+def _unterminated(from_file: Path, size: int) -> str:
+    """The one line saying that the input ended inside a line, and what to do."""
+    if str(from_file) == "-":
+        return (
+            f"stdin ended inside a line ({size:,} bytes after the last newline): that line was "
+            "not ingested; end every event with a newline and send that one again."
+        )
+    return (
+        f"--from-file {from_file}: its last line ({size:,} bytes) has no newline yet: not "
+        "ingested; it is when its newline arrives (run this command again then)."
+    )
 
 
 @command.command()

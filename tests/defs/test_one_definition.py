@@ -94,7 +94,15 @@ def shapes() -> dict[str, dict]:
 def test_every_environment_has_the_same_graph_checks_jobs_sensors_and_schedules(shapes):
     reference, _ = shapes["duckdb"]
     assert len(reference["assets"]) == 59 and len(reference["checks"]) == 168
-    assert set(reference["jobs"]) == {"elt_job", "web_events_job", "full_refresh_job"}
+    assert set(reference["jobs"]) == {
+        "elt_job",
+        "web_events_job",
+        "full_refresh_job",
+        "dead_letter_retention_job",
+    }
+    assert reference["schedules"]["dead_letter_retention_schedule"][0] == (
+        "dead_letter_retention_job"
+    )
     for name, (other, _) in shapes.items():
         assert other == reference, name
 

@@ -1,4 +1,5 @@
-"""Domain ``web_events``: the accepted web events, their check and the new-batch sensor.
+"""Domain ``web_events``: the accepted web events, their check, the new-batch sensor, and the
+retention of the dead letters (a job and its daily schedule).
 
 The dbt web models (dbt/models/*/web) are assets of the ``dbt`` domain, in this group; their
 source ``web.events`` resolves to the asset defined here.
@@ -10,6 +11,8 @@ import dagster as dg
 
 from adw_assets.defs.web_events.assets import web_events_spec
 from adw_assets.defs.web_events.checks import dead_letter_ratio_below_threshold
+from adw_assets.defs.web_events.jobs import dead_letter_retention_job
+from adw_assets.defs.web_events.schedules import dead_letter_retention_schedule
 from adw_assets.defs.web_events.sensors import web_events_landed_sensor
 from adw_assets.settings import Settings
 
@@ -19,4 +22,6 @@ def build_defs(settings: Settings) -> dg.Definitions:
         assets=[web_events_spec(settings)],
         asset_checks=[dead_letter_ratio_below_threshold],
         sensors=[web_events_landed_sensor],
+        jobs=[dead_letter_retention_job],
+        schedules=[dead_letter_retention_schedule],
     )

@@ -1,6 +1,6 @@
 """The web-event settings as one object: the landing-zone paths and the ``ADW_EVENTS_*`` values
 that :mod:`adw_assets.settings` declares and validates (lookback, clock skew, flush interval,
-dead-letter ratio, freshness).
+dead-letter ratio, freshness, dead-letter retention).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class EventsConfig:
     flush_seconds: float
     max_dead_letter_ratio: float
     freshness_minutes: float
+    dead_letter_retention_days: int
 
     @property
     def landing_dir(self) -> Path:
@@ -44,6 +45,7 @@ class EventsConfig:
     def ensure_dirs(self) -> None:
         for path in (self.landing_dir, self.dead_letter_dir, self.checkpoint_dir):
             path.mkdir(parents=True, exist_ok=True)
+        self.dead_letter_dir.chmod(0o700)  # rejected payloads are for the owner only
 
 
 def events_config(settings: Settings | None = None) -> EventsConfig:

@@ -25,7 +25,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from adw_assets.lib.dbt import card_hash_salt
 from adw_assets.lib.events.config import EventsConfig
+from adw_assets.lib.events.dead_letters import IpRedactor, dead_letter_record, private_dir
 from adw_assets.lib.events.schema import FIELDS, LANDING_SCHEMA
 from adw_assets.lib.events.validate import Validated
 
@@ -52,10 +54,14 @@ def _publish(tmp: Path, final: Path) -> None:
     _fsync_dir(final.parent)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write ``text`` to ``path`` by rename of a fsynced temporary file created with ``mode``
+    (minus the umask)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with open(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
     _publish(tmp, path)
 
 
@@ -155,6 +161,8 @@ def write_batch(
     """
     written: list[Path] = []
     batch_id = f"{source}:{seq_start}"
+    # the salt first: a missing one stops the batch before any file is written
+    redactor = IpRedactor(card_hash_salt()) if validated.dead else None
     ingested_us = round(ingested_at * 1_000_000)
     columns = validated.columns
     if columns["event_id"]:
@@ -174,27 +182,17 @@ def write_batch(
             pq.write_table(_table(part, ingested_us, batch_id), tmp, compression="zstd")
             _publish(tmp, final)
             written.append(final)
-    if validated.dead:
+    if validated.dead:  # no IP address in clear, payloads cut to size (dead_letters.py)
         received = datetime.fromtimestamp(ingested_at, UTC)
         stamp = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
         lines = [
-            json.dumps(
-                {
-                    "reason": d.reason,
-                    "field": d.field,
-                    "detail": d.detail,
-                    "source": source,
-                    "batch_id": batch_id,
-                    "received_at": stamp,
-                    "payload": d.payload,
-                },
-                ensure_ascii=False,
-            )
+            json.dumps(dead_letter_record(d, redactor, source, batch_id, stamp), ensure_ascii=False)
             for d in validated.dead
         ]
         directory = cfg.dead_letter_dir / f"received_date={received:%Y-%m-%d}"
+        private_dir(directory)
         final = directory / batch_name(source, seq_start, "jsonl")
-        atomic_write_text(final, "\n".join(lines) + "\n")
+        atomic_write_text(final, "\n".join(lines) + "\n", mode=0o600)
         written.append(final)
     return written
 

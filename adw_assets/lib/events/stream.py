@@ -42,6 +42,8 @@ class StreamStats:
     resumed_at: int = 0
     next_seq: int = 0
     recovered_batch: bool = False
+    unterminated: int | None = None
+    """Bytes of a last line without a newline at the end of the input: held, not ingested."""
 
     @property
     def events(self) -> int:
@@ -63,6 +65,7 @@ class StreamStats:
             "resumed_at_seq": self.resumed_at,
             "next_seq": self.next_seq,
             "recovered_batch": self.recovered_batch,
+            "unterminated_line_bytes": self.unterminated,
         }
 
     def summary(self) -> str:
@@ -140,7 +143,9 @@ def run_stream(
                 cfg, source.name, pending["start"], validated, pending["received_at"]
             )
             checkpoint.next_seq, checkpoint.pending = pending["end"], None
-            if "end_offset" in pending:
+            if "ack" in pending:  # where a file source is, once the batch is acknowledged
+                checkpoint.params.update(pending["ack"])
+            elif "end_offset" in pending:  # a pending batch of an older adw
                 checkpoint.params["offset"] = pending["end_offset"]
             rejected = len(validated.dead)
             checkpoint.accepted += validated.accepted
@@ -157,6 +162,7 @@ def run_stream(
             return lag
 
         try:
+            source.verify(checkpoint)  # a file source: still the file the checkpoint read
             if checkpoint.pending:  # interrupted last time: re-write that batch, identically
                 land(checkpoint.pending)
                 stats.recovered_batch = True
@@ -189,5 +195,6 @@ def run_stream(
             source.close()
         stats.seconds = time.monotonic() - started
         stats.next_seq = checkpoint.next_seq
+        stats.unterminated = source.unterminated if source.exhausted else None
         report.tick(None, force=True)
         return stats

@@ -2,8 +2,9 @@
 
 ``Validator.validate`` takes raw payloads (JSON text lines or already-parsed objects) and
 returns the accepted events as columns (ready for Arrow) and the rejected ones as dead letters
-carrying a reason code (see ``schema.REASONS``) and the original payload. It never raises on
-bad input: every failure is a dead letter.
+carrying a reason code (see ``schema.REASONS``), the original payload and its size. It never
+raises on bad input: every failure is a dead letter. Messages (``detail``) never quote the IP
+address; ``dead_letters`` redacts and cuts what is stored.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from adw_assets.lib.events.lines import TooLarge
 from adw_assets.lib.events.schema import (
     DEVICE_TYPES,
     FIELDS,
@@ -41,7 +43,10 @@ class DeadLetter:
     field: str | None
     detail: str
     payload: str
-    """The original payload as received (JSON text; a parsed object is re-serialized)."""
+    """The original payload as received (JSON text; a parsed object is re-serialized; the
+    first bytes of a line over the size limit)."""
+    size: int = 0
+    """Bytes of the payload as received (of the whole line when it was over the limit)."""
 
 
 @dataclass
@@ -65,6 +70,8 @@ def _text(payload) -> str:
         return payload
     if isinstance(payload, bytes):
         return payload.decode("utf-8", "replace")
+    if isinstance(payload, TooLarge):
+        return payload.head.decode("utf-8", "replace")
     try:
         return json.dumps(payload, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -78,6 +85,14 @@ def _is_ipv6(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _size(payload, text: str) -> int:
+    if isinstance(payload, TooLarge):
+        return payload.size
+    if isinstance(payload, bytes):
+        return len(payload)
+    return len(text.encode("utf-8", "replace"))
 
 
 def _number(event: dict, name: str) -> float:
@@ -138,11 +153,16 @@ class Validator:
                 if event_id in self._seen or event_id in batch_ids:
                     raise _Reject("duplicate_event_id", "event_id", f"{event_id} already accepted")
             except _Reject as exc:
-                out.dead.append(DeadLetter(exc.reason, exc.field, exc.detail, _text(payload)))
+                text = _text(payload)
+                dead = DeadLetter(exc.reason, exc.field, exc.detail, text, _size(payload, text))
+                out.dead.append(dead)
                 continue
             except Exception as exc:  # a safety net: bad input never stops the stream
                 detail = f"{type(exc).__name__}: {exc}"[:200]
-                out.dead.append(DeadLetter("invalid_event", None, detail, _text(payload)))
+                text = _text(payload)
+                out.dead.append(
+                    DeadLetter("invalid_event", None, detail, text, _size(payload, text))
+                )
                 continue
             batch_ids.add(event_id)
             rows.append(row)
@@ -157,6 +177,10 @@ class Validator:
     def _parse(payload) -> dict:
         if isinstance(payload, dict):
             return payload
+        if isinstance(payload, TooLarge):
+            raise _Reject(
+                "too_large", None, f"a line of {payload.size:,} bytes, over {MAX_LINE_BYTES:,}"
+            )
         if isinstance(payload, bytes | str):
             if len(payload) > MAX_LINE_BYTES:
                 raise _Reject("too_large", None, f"payload over {MAX_LINE_BYTES} bytes")
@@ -215,7 +239,8 @@ class Validator:
         if type(ip) is not str:
             raise _Reject("wrong_type", "ip_address", "ip_address must be a string")
         if not _IPV4.fullmatch(ip) and not _is_ipv6(ip):
-            raise _Reject("bad_ip_address", "ip_address", f"{ip[:64]!r} is not an IP")
+            # the value is not quoted: it may be an address (a typo, a port), never stored
+            raise _Reject("bad_ip_address", "ip_address", "ip_address is not an IPv4 or IPv6")
         device = event["device_type"]
         if type(device) is not str:
             raise _Reject("wrong_type", "device_type", "device_type must be a string")
