@@ -4,6 +4,7 @@ method for, made with its public auth headers and adw's retry policy."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,14 @@ def airbyte_workspace(
     """dagster-airbyte's workspace resource (self-managed or Cloud) for the settings. Its
     secrets are ``dg.EnvVar`` (read when a run starts), or with ``secrets_in_env=False`` the
     values themselves (a CLI command calling Airbyte now)."""
+    with warnings.catch_warnings():  # "class ... is in beta": nothing a user can do about it
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return _workspace(cfg, secrets_in_env, options)
+
+
+def _workspace(
+    cfg: AirbyteConfig, secrets_in_env: bool, options: dict[str, Any]
+) -> AirbyteWorkspace | AirbyteCloudWorkspace:
 
     def secret(var: str, value: SecretStr | None) -> Any:
         return dg.EnvVar(var) if secrets_in_env else (value and value.get_secret_value())
@@ -77,7 +86,9 @@ def make_client(cfg: AirbyteConfig, *, max_retries: int = 1) -> Client:
     workspace = airbyte_workspace(
         cfg, secrets_in_env=False, request_max_retries=max_retries, request_retry_delay=0.5
     )
-    return workspace.get_client()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return workspace.get_client()
 
 
 def unreachable(client: Client, what: str, exc: dg.Failure) -> AirbyteError:
