@@ -259,15 +259,13 @@ def run_dbt(
 def release_duckdb() -> None:
     """Close the DuckDB handle the in-process dbt adapter keeps (dagster-dbt opens it to fetch
     row counts and column metadata), so this process or another can open the file again.
-    dbt-duckdb has no public call for it: close its environment and drop it."""
+    dbt-duckdb has no call that does both: close its environment, then its connections."""
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
         return
-    env = DuckDBConnectionManager._ENV
-    if env is not None:
-        with contextlib.suppress(Exception):
-            env.close()
+    with contextlib.suppress(Exception):  # env() raises when none was created yet
+        DuckDBConnectionManager.env().close()
     DuckDBConnectionManager.close_all_connections()
 
 

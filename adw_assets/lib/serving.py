@@ -27,6 +27,7 @@ import duckdb
 import pandas as pd
 
 from adw_assets.errors import AdwError
+from adw_assets.lib.retry import retrying
 from adw_assets.lib.warehouse import quote
 from adw_assets.lib.warehouse.interface import Warehouse
 from adw_assets.settings import Settings, get_settings
@@ -166,23 +167,21 @@ class Snapshot:
             for name, path in present.items():
                 self._load(name, path)
 
-    def _load(self, name: str, path: Path, attempts: int = 5) -> None:
-        for attempt in range(attempts):
-            try:
-                st = path.stat()
-                stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
-                if self._loaded.get(name) == stamp:
-                    return
-                self._con.execute(
-                    f"create or replace table {quote(name)} as select * from read_parquet(?)",
-                    [str(path)],
-                )
-                self._loaded[name] = stamp
-                return
-            except (FileNotFoundError, duckdb.IOException, duckdb.InvalidInputException):
-                if attempt == attempts - 1:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
+    def _load(self, name: str, path: Path) -> None:
+        """Load one file unless loaded as it is; a file renamed over while read is read again."""
+        replaced = (FileNotFoundError, duckdb.IOException, duckdb.InvalidInputException)
+        retrying(replaced, first_wait=0.05, attempts=5)(self._load_once, name, path)
+
+    def _load_once(self, name: str, path: Path) -> None:
+        st = path.stat()
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._loaded.get(name) == stamp:
+            return
+        self._con.execute(
+            f"create or replace table {quote(name)} as select * from read_parquet(?)",
+            [str(path)],
+        )
+        self._loaded[name] = stamp
 
     def tables(self) -> dict[str, list[str]]:
         """``{mart: [columns]}`` currently loaded."""

@@ -7,32 +7,21 @@
   Lookback (ADW_DBT_LOOKBACK_MINUTES overrides): var lookback_minutes (60) on warehouses
   loaded by Airbyte, where extraction and loading are minutes apart; 0 on DuckDB, where a
   sync holds the warehouse's only write lock until it commits, so dbt never sees part of one.
+  dbt.dateadd gives a DATETIME on BigQuery: cast back to the column's timestamp type.
 -#}
 {% macro incremental_window(column) -%}
     {%- if is_incremental() -%}
         {%- set default = 0 if target.type == 'duckdb' else var('lookback_minutes') -%}
         {%- set lookback = env_var('ADW_DBT_LOOKBACK_MINUTES', default) | int -%}
         {{ column }} > coalesce(
-            (select {{ minutes_before('max(' ~ column ~ ')', lookback) }} from {{ this }}),
+            (
+                select cast({{ dbt.dateadd('minute', -lookback, 'max(' ~ column ~ ')') }}
+                    as {{ dbt.type_timestamp() }})
+                from {{ this }}
+            ),
             cast('1900-01-01 00:00:00' as timestamp)
         )
     {%- else -%}
         true
     {%- endif -%}
-{%- endmacro %}
-
-{% macro minutes_before(timestamp_expression, minutes) %}
-    {{- return(adapter.dispatch('minutes_before', 'adw')(timestamp_expression, minutes)) -}}
-{% endmacro %}
-
-{% macro default__minutes_before(timestamp_expression, minutes) -%}
-    ({{ timestamp_expression }} - interval '{{ minutes | int }} minutes')
-{%- endmacro %}
-
-{% macro duckdb__minutes_before(timestamp_expression, minutes) -%}
-    ({{ timestamp_expression }} - interval {{ minutes | int }} minute)
-{%- endmacro %}
-
-{% macro bigquery__minutes_before(timestamp_expression, minutes) -%}
-    timestamp_sub({{ timestamp_expression }}, interval {{ minutes | int }} minute)
 {%- endmacro %}

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -138,3 +142,18 @@ def test_status_offline_reads_only_the_cache(adw_home, capsys):
     assert _run("airbyte", "status", "--offline") == 0
     out = capsys.readouterr().out
     assert "never: the shipped default" in out and "12 streams" in out
+
+
+def test_status_against_airbyte_prints_the_jobs_and_no_beta_warning(airbyte, tmp_path):
+    """Run as a user runs it: dagster-airbyte's "class is in beta" is nothing they can act on."""
+    airbyte.outcomes.append(JobOutcome(seconds=0))
+    airbyte.run_job()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    env.update(airbyte.env(), ADW_HOME=str(tmp_path / "home"))
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("adw")), "airbyte", "status"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^\s*1\s+succeeded\s+20\d\d-", done.stdout, re.M), done.stdout
+    assert "Warning" not in done.stderr, done.stderr

@@ -47,16 +47,16 @@ def launch(url: str, job: str, location: str) -> str:
     return DagsterGraphQL(url).launch(job, location, "__repository__")
 
 
-def wait_for(url: str, run_id: str, statuses: tuple[str, ...], timeout: float = 120) -> dict:
-    """The run once its status is one of ``statuses``."""
+def wait_for(url: str, run_id: str, statuses: tuple[str, ...], timeout: float = 120) -> str:
+    """The run's status once it is one of ``statuses``."""
     client = DagsterGraphQL(url)
     deadline = time.monotonic() + timeout
     while True:
-        run = client.status(run_id)
-        if run["status"] in statuses:
-            return run
+        status = client.status(run_id)
+        if status in statuses:
+            return status
         if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} still {run['status']} after {timeout:.0f} s")
+            raise AssertionError(f"run {run_id} still {status} after {timeout:.0f} s")
         time.sleep(0.3)
 
 
@@ -68,7 +68,7 @@ def stop(url: str, run_ids: list[str], timeout: float = 120) -> None:
     pending = list(run_ids)
     while pending:
         for run_id in list(pending):
-            status = client.status(run_id)["status"]
+            status = client.status(run_id)
             if status in FINISHED:
                 pending.remove(run_id)
             elif status != "CANCELING":

@@ -92,8 +92,7 @@ def test_a_started_run_that_outlasts_the_wait_is_terminated(live_dagster):
     assert len(launched) == 1, launched
     (run_id,) = launched
     assert launched[run_id]["status"] in ("CANCELING", "CANCELED")
-    run = dagster_runs.wait_for(url, run_id, dagster_runs.FINISHED, timeout=60)
-    assert run["status"] == "CANCELED"
+    assert dagster_runs.wait_for(url, run_id, dagster_runs.FINISHED, timeout=60) == "CANCELED"
     assert dagster_runs.started(url, run_id)  # it had started: stopped, not merely dequeued
 
 

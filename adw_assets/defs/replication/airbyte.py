@@ -16,18 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_airbyte import AirbyteCloudWorkspace, AirbyteWorkspace
-from dagster_airbyte.resources import BaseAirbyteWorkspace
 
 from adw_assets.defs.replication.resources import Materializations, ReplicatorResource
 from adw_assets.errors import AdwError, ConfigError
+from adw_assets.lib.airbyte.api import airbyte_workspace
 from adw_assets.lib.airbyte.cache import make_snapshot, read_snapshot
-from adw_assets.lib.airbyte.config import (
-    CLIENT_SECRET_VAR,
-    PASSWORD_VAR,
-    AirbyteConfig,
-    airbyte_config,
-)
+from adw_assets.lib.airbyte.config import AirbyteConfig, airbyte_config
 from adw_assets.lib.airbyte.sync import SyncResult, sync_and_poll
 from adw_assets.lib.airbyte.translation import StreamTable, check_snapshot, selected_tables
 from adw_assets.settings import Settings
@@ -38,8 +32,9 @@ log = logging.getLogger(__name__)
 class AirbyteReplicator(ReplicatorResource):
     """Syncs the Airbyte connection ``ADW_AIRBYTE_CONNECTION_ID`` and waits for it."""
 
-    workspace: BaseAirbyteWorkspace
-    """dagster-airbyte's workspace (self-managed or Cloud); secrets stay ``dg.EnvVar``."""
+    workspace: dg.ConfigurableResource
+    """dagster-airbyte's ``AirbyteWorkspace`` or ``AirbyteCloudWorkspace`` (their public base
+    class is not exported); secrets stay ``dg.EnvVar``."""
 
     @property
     def kinds(self) -> set[str]:
@@ -123,31 +118,6 @@ def _materializations(
             f"Airbyte job {result.job_id} succeeded but the connection no longer syncs {names}; "
             "select the streams in Airbyte or run `adw airbyte refresh-specs`."
         )
-
-
-def airbyte_workspace(cfg: AirbyteConfig) -> BaseAirbyteWorkspace:
-    """The dagster-airbyte resource; secrets stay in the environment (``dg.EnvVar``)."""
-    common: dict[str, Any] = {
-        "workspace_id": cfg.workspace_id or "",
-        "poll_interval": cfg.poll_interval,
-        "poll_timeout": cfg.poll_timeout,
-        "request_timeout": cfg.request_timeout,
-    }
-    if cfg.cloud:
-        return AirbyteCloudWorkspace(
-            client_id=cfg.client_id or "", client_secret=dg.EnvVar(CLIENT_SECRET_VAR), **common
-        )
-    auth: dict[str, Any] = {}
-    if cfg.auth == "client_credentials":
-        auth = {"client_id": cfg.client_id, "client_secret": dg.EnvVar(CLIENT_SECRET_VAR)}
-    elif cfg.auth == "basic":
-        auth = {"username": cfg.username, "password": dg.EnvVar(PASSWORD_VAR)}
-    return AirbyteWorkspace(
-        rest_api_base_url=cfg.rest_api_base_url,
-        configuration_api_base_url=cfg.configuration_api_base_url,
-        **auth,
-        **common,
-    )
 
 
 def airbyte_replicator(settings: Settings) -> AirbyteReplicator:

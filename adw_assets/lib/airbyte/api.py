@@ -1,18 +1,29 @@
-"""Calls to the Airbyte API outside a Dagster run (the ``adw airbyte`` commands), through
-dagster-airbyte's ``AirbyteClient`` so auth, retries and URLs are the ones the assets use."""
+"""Airbyte through dagster-airbyte's public API: its workspace resources, the client they give
+(auth, URLs, timeouts and the requests the assets use), and the few calls that client has no
+method for, made with its public auth headers and adw's retry policy."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from dagster import Failure
-from dagster_airbyte.resources import AirbyteClient
+import dagster as dg
+import requests
+from dagster_airbyte import AirbyteCloudWorkspace, AirbyteWorkspace
+from pydantic import SecretStr
 
 from adw_assets.errors import AdwError
 from adw_assets.lib.airbyte.cache import make_snapshot
-from adw_assets.lib.airbyte.config import AirbyteConfig
+from adw_assets.lib.airbyte.config import CLIENT_SECRET_VAR, PASSWORD_VAR, AirbyteConfig
+from adw_assets.lib.retry import retrying
+
+Client = Any
+"""dagster-airbyte's ``AirbyteClient``, as ``workspace.get_client()`` returns it (the package
+does not export the class)."""
+
+log = dg.get_dagster_logger()
 
 
 class AirbyteError(AdwError):
@@ -26,27 +37,61 @@ class AirbyteError(AdwError):
         self.failures = failures or []
 
 
-def make_client(cfg: AirbyteConfig, *, max_retries: int = 1) -> AirbyteClient:
-    """A client for the configured Airbyte (``cfg.require()`` first)."""
+def airbyte_workspace(
+    cfg: AirbyteConfig, *, secrets_in_env: bool = True, **options: Any
+) -> AirbyteWorkspace | AirbyteCloudWorkspace:
+    """dagster-airbyte's workspace resource (self-managed or Cloud) for the settings. Its
+    secrets are ``dg.EnvVar`` (read when a run starts), or with ``secrets_in_env=False`` the
+    values themselves (a CLI command calling Airbyte now)."""
+    with warnings.catch_warnings():  # "class ... is in beta": nothing a user can do about it
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return _workspace(cfg, secrets_in_env, options)
+
+
+def _workspace(
+    cfg: AirbyteConfig, secrets_in_env: bool, options: dict[str, Any]
+) -> AirbyteWorkspace | AirbyteCloudWorkspace:
+
+    def secret(var: str, value: SecretStr | None) -> Any:
+        return dg.EnvVar(var) if secrets_in_env else (value and value.get_secret_value())
+
+    options = {
+        "workspace_id": cfg.workspace_id or "",
+        "poll_interval": cfg.poll_interval,
+        "poll_timeout": cfg.poll_timeout,
+        "request_timeout": cfg.request_timeout,
+        **options,
+    }
+    if cfg.cloud:
+        client_secret = secret(CLIENT_SECRET_VAR, cfg.client_secret) or ""
+        return AirbyteCloudWorkspace(
+            client_id=cfg.client_id or "", client_secret=client_secret, **options
+        )
     auth: dict[str, Any] = {}
-    if cfg.auth == "client_credentials" and cfg.client_secret:
-        auth = {"client_id": cfg.client_id, "client_secret": cfg.client_secret.get_secret_value()}
-    elif cfg.auth == "basic" and cfg.password:
-        auth = {"username": cfg.username, "password": cfg.password.get_secret_value()}
-    return AirbyteClient(
+    if cfg.auth == "client_credentials":
+        client_secret = secret(CLIENT_SECRET_VAR, cfg.client_secret)
+        auth = {"client_id": cfg.client_id, "client_secret": client_secret}
+    elif cfg.auth == "basic":
+        auth = {"username": cfg.username, "password": secret(PASSWORD_VAR, cfg.password)}
+    return AirbyteWorkspace(
         rest_api_base_url=cfg.rest_api_base_url,
         configuration_api_base_url=cfg.configuration_api_base_url,
-        workspace_id=cfg.workspace_id,
-        request_max_retries=max_retries,
-        request_retry_delay=0.5,
-        request_timeout=cfg.request_timeout,
-        poll_interval=cfg.poll_interval,
-        poll_timeout=cfg.poll_timeout,
         **auth,
+        **options,
     )
 
 
-def unreachable(client: AirbyteClient, what: str, exc: Failure) -> AirbyteError:
+def make_client(cfg: AirbyteConfig, *, max_retries: int = 1) -> Client:
+    """A client for the configured Airbyte (``cfg.require()`` first)."""
+    workspace = airbyte_workspace(
+        cfg, secrets_in_env=False, request_max_retries=max_retries, request_retry_delay=0.5
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return workspace.get_client()
+
+
+def unreachable(client: Client, what: str, exc: dg.Failure) -> AirbyteError:
     return AirbyteError(
         f"Airbyte did not answer when adw asked for {what} at {client.rest_api_base_url}: "
         f"{exc.description} The log above has the HTTP error. Check that Airbyte runs, "
@@ -56,16 +101,53 @@ def unreachable(client: AirbyteClient, what: str, exc: Failure) -> AirbyteError:
     )
 
 
-def config_api(client: AirbyteClient, path: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
-    """``POST`` to Airbyte's configuration API with the client's auth and retries."""
-    # _single_request is dagster-airbyte's one request helper (token refresh, retries); the
-    # client has no public method for the configuration-API endpoints other than connections.
-    return client._single_request(
-        method="POST", url=f"{client.configuration_api_base_url}{path}", data=dict(body)
+def request(
+    client: Client,
+    method: str,
+    url: str,
+    *,
+    data: Mapping[str, Any] | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Mapping[str, Any]:
+    """An Airbyte endpoint the client has no method for, with the client's auth (its public
+    headers: the bearer token it refreshes, or basic auth), timeout and retry count. A request
+    that keeps failing is logged and raised as dagster-airbyte's own requests are: ``Failure``.
+    """
+    headers = {"accept": "application/json", **client.all_additional_request_headers}
+    basic = (client.username, client.password) if client.username and client.password else None
+
+    def once() -> Mapping[str, Any]:
+        response = requests.request(
+            method, url, json=data, params=params, headers=headers, auth=basic,
+            timeout=client.request_timeout,
+        )  # fmt: skip
+        response.raise_for_status()
+        return response.json()
+
+    def logged(exc: BaseException) -> None:
+        log.error(f"Request to Airbyte API failed for url {url} with method {method} : {exc}")
+
+    policy = retrying(
+        requests.RequestException,
+        first_wait=client.request_retry_delay,
+        attempts=client.request_max_retries + 1,
+        before_sleep=lambda state: logged(state.outcome.exception()),
     )
+    try:
+        return policy(once)
+    except requests.RequestException as exc:
+        logged(exc)
+        raise dg.Failure(
+            f"Max retries ({client.request_max_retries}) exceeded with url: {url}."
+        ) from exc
 
 
-def fetch_snapshot(client: AirbyteClient, connection_id: str) -> dict[str, Any]:
+def config_api(client: Client, path: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``POST`` to Airbyte's configuration API (``/jobs/get``, ``/state/get``, ...)."""
+    return request(client, "POST", f"{client.configuration_api_base_url}{path}", data=body)
+
+
+def fetch_snapshot(client: Client, connection_id: str) -> dict[str, Any]:
     """The connection and its destination, as the spec cache keeps them.
 
     Calls ``GET /workspaces/{id}``, ``GET /connections`` (the connection must be in the
@@ -73,7 +155,7 @@ def fetch_snapshot(client: AirbyteClient, connection_id: str) -> dict[str, Any]:
     """
     try:
         client.validate_workspace_id()
-    except Failure as exc:
+    except dg.Failure as exc:
         raise unreachable(client, f"workspace {client.workspace_id}", exc) from exc
     try:
         listed = client.get_connections()
@@ -85,7 +167,7 @@ def fetch_snapshot(client: AirbyteClient, connection_id: str) -> dict[str, Any]:
             )
         details = client.get_connection_details(connection_id)
         destination = client.get_destination_details(details["destinationId"])
-    except Failure as exc:
+    except dg.Failure as exc:
         raise unreachable(client, f"connection {connection_id}", exc) from exc
     return make_snapshot(
         details,
@@ -95,14 +177,15 @@ def fetch_snapshot(client: AirbyteClient, connection_id: str) -> dict[str, Any]:
     )
 
 
-def recent_jobs(client: AirbyteClient, connection_id: str, limit: int = 5) -> list[Mapping]:
+def recent_jobs(client: Client, connection_id: str, limit: int = 5) -> list[Mapping]:
     """The connection's latest jobs (public API ``GET /jobs``), newest first."""
     try:
-        response = client._single_request(
-            method="GET",
-            url=f"{client.rest_api_base_url}/jobs",
+        response = request(
+            client,
+            "GET",
+            f"{client.rest_api_base_url}/jobs",
             params={"connectionId": connection_id, "limit": limit, "orderBy": "createdAt|DESC"},
         )
-    except Failure as exc:
+    except dg.Failure as exc:
         raise unreachable(client, f"the jobs of connection {connection_id}", exc) from exc
     return list(response.get("data") or [])

@@ -49,18 +49,18 @@ class AirbyteConfig:
     def rest_api_base_url(self) -> str:
         """Airbyte's public REST API (self-managed: ``<host>/api/public/v1``)."""
         if self.cloud:
-            from dagster_airbyte.resources import AIRBYTE_CLOUD_REST_API_BASE_URL
+            from dagster_airbyte import AirbyteCloudWorkspace
 
-            return AIRBYTE_CLOUD_REST_API_BASE_URL
+            return AirbyteCloudWorkspace.rest_api_base_url
         return f"{self.url}/api/public/v1"
 
     @property
     def configuration_api_base_url(self) -> str:
         """Airbyte's configuration API (self-managed: ``<host>/api/v1``)."""
         if self.cloud:
-            from dagster_airbyte.resources import AIRBYTE_CLOUD_CONFIGURATION_API_BASE_URL
+            from dagster_airbyte import AirbyteCloudWorkspace
 
-            return AIRBYTE_CLOUD_CONFIGURATION_API_BASE_URL
+            return AirbyteCloudWorkspace.configuration_api_base_url
         return f"{self.url}/api/v1"
 
     @property

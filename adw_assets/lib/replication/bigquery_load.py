@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import random
 import re
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -44,6 +42,7 @@ from adw_assets.lib.replication.layout import (
     raw_table_name,
 )
 from adw_assets.lib.replication.state import COLUMNS, INTERNAL_SCHEMA, STATE_TABLE, StreamState
+from adw_assets.lib.retry import retrying
 from adw_assets.lib.source.catalog import CURSOR_FIELD
 from adw_assets.lib.warehouse import bigquery as bq
 
@@ -96,7 +95,7 @@ def _widens(old: str, new: str) -> bool:
     return (old, new) in _WIDENINGS
 
 
-def _is_conflict(exc: Exception) -> bool:
+def _is_conflict(exc: BaseException) -> bool:
     text = str(exc).lower()
     return "concurrent update" in text or "transaction is aborted" in text
 
@@ -299,15 +298,8 @@ class BigQueryStreamLoad:
     def commit(self) -> None:
         """Raw history + final table + state row, in one multi-statement transaction, retried
         while BigQuery aborts it for a concurrent update; then drop the staging tables."""
-        script = self._script()
-        for attempt in range(CONFLICT_RETRIES + 1):
-            try:
-                bq.run(self.client, script)
-                break
-            except Exception as exc:
-                if not _is_conflict(exc) or attempt == CONFLICT_RETRIES:
-                    raise
-                time.sleep(min(8.0, 0.5 * 2**attempt) * (0.5 + random.random()))
+        policy = retrying(_is_conflict, first_wait=0.5, max_wait=8.0, attempts=CONFLICT_RETRIES + 1)
+        policy(bq.run, self.client, self._script())
         self._drop_staging()
 
     def rollback(self) -> None:

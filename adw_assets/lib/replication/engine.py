@@ -27,6 +27,7 @@ from adw_assets.lib.replication.plan import plan_streams
 from adw_assets.lib.replication.result import ProgressEvent, ReplicationResult, StreamResult
 from adw_assets.lib.replication.schedule import run_streams
 from adw_assets.lib.replication.state import StreamState
+from adw_assets.lib.retry import retrying
 from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import CURSOR_FIELD
 
@@ -93,33 +94,36 @@ class _Run:
     def sync(self, stream: Stream, full: bool) -> StreamResult:
         started = time.perf_counter()
         self.emit(stream.name, "start")
-        attempt = 0
-        while True:
-            try:
-                result = self._sync_once(stream, full, started)
-                result.attempts = attempt + 1
-                self.emit(stream.name, "done", result.rows_read, result.seconds)
-                return result
-            except psycopg.OperationalError as exc:
-                self.drop_pg()
-                if attempt >= self.retries or self.source_down:
-                    self.source_down = True
-                    msg = (
-                        f"{stream.name}: the source PostgreSQL ({redact_dsn(self.dsn)}) is "
-                        f"unreachable after {attempt + 1} attempt(s): {str(exc).strip()}. "
-                        "No state was advanced for this stream; check that the source is up "
-                        "(`adw source status`) and run again."
-                    )
-                    return self._failed(stream, started, SourceError(msg), attempt + 1)
-                wait = self.backoff * 2**attempt
-                self.emit(stream.name, "retry", message=f"{exc!s:.200} (retry in {wait:.1f} s)")
-                time.sleep(wait)
-                attempt += 1
-            except REPORTED as exc:
-                return self._failed(stream, started, exc, attempt + 1)
-            except Exception as exc:  # a bug or a warehouse error: report, keep others going
-                err = AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
-                return self._failed(stream, started, err, attempt + 1)
+
+        def retry(state) -> None:
+            exc, wait = state.outcome.exception(), state.upcoming_sleep
+            self.drop_pg()
+            self.emit(stream.name, "retry", message=f"{exc!s:.200} (retry in {wait:.1f} s)")
+
+        policy = retrying(
+            lambda e: isinstance(e, psycopg.OperationalError) and not self.source_down,
+            first_wait=self.backoff, attempts=self.retries + 1, jitter=False, before_sleep=retry,
+        )  # fmt: skip
+        try:
+            result = policy(self._sync_once, stream, full, started)
+            result.attempts = policy.statistics["attempt_number"]
+        except psycopg.OperationalError as exc:
+            self.drop_pg()
+            self.source_down = True
+            attempts = policy.statistics["attempt_number"]
+            msg = (
+                f"{stream.name}: the source PostgreSQL ({redact_dsn(self.dsn)}) is "
+                f"unreachable after {attempts} attempt(s): {str(exc).strip()}. "
+                "No state was advanced for this stream; check that the source is up "
+                "(`adw source status`) and run again."
+            )
+            return self._failed(stream, started, SourceError(msg), attempts)
+        except Exception as exc:  # a bug or a warehouse error: report, keep others going
+            reported = exc if isinstance(exc, REPORTED) else None
+            err = reported or AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
+            return self._failed(stream, started, err, policy.statistics["attempt_number"])
+        self.emit(stream.name, "done", result.rows_read, result.seconds)
+        return result
 
     def _failed(self, stream: Stream, started: float, exc: Exception, attempts: int):
         seconds = time.perf_counter() - started

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import psycopg
@@ -10,6 +9,7 @@ import psycopg
 from adw_assets.errors import ConfigError, SourceError
 from adw_assets.lib.replication import reader
 from adw_assets.lib.replication.catalog import Stream, discover
+from adw_assets.lib.retry import retrying
 from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import TABLES
 
@@ -31,19 +31,21 @@ def resolve_streams(requested: Sequence[str] | None) -> list[str]:
 
 
 def _discover(dsn: str, names: list[str], retries: int, backoff: float) -> dict[str, Stream]:
-    for attempt in range(retries + 1):
-        try:
-            with reader.connect(dsn) as conn:
-                return discover(conn, names)
-        except psycopg.OperationalError as exc:
-            if attempt >= retries:
-                raise SourceError(
-                    f"cannot read the source catalog at {redact_dsn(dsn)} after {attempt + 1} "
-                    f"attempt(s): {redact(exc, dsn).strip()}. Check that the source is up "
-                    "(`adw source status`) and that ADW_REPLICATION_DSN is right."
-                ) from None
-            time.sleep(backoff * 2**attempt)
-    raise AssertionError("unreachable")
+    def once() -> dict[str, Stream]:
+        with reader.connect(dsn) as conn:
+            return discover(conn, names)
+
+    policy = retrying(
+        psycopg.OperationalError, first_wait=backoff, attempts=retries + 1, jitter=False
+    )
+    try:
+        return policy(once)
+    except psycopg.OperationalError as exc:
+        raise SourceError(
+            f"cannot read the source catalog at {redact_dsn(dsn)} after {retries + 1} "
+            f"attempt(s): {redact(exc, dsn).strip()}. Check that the source is up "
+            "(`adw source status`) and that ADW_REPLICATION_DSN is right."
+        ) from None
 
 
 def plan_streams(

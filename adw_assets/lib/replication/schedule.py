@@ -9,8 +9,8 @@ until the commit.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -18,28 +18,15 @@ T = TypeVar("T")
 
 def run_streams(names: Sequence[str], work: Callable[[str], T], *, workers: int) -> dict[str, T]:
     """``work(name)`` for every name, on ``workers`` threads; results by name. An exception
-    is raised after the other streams finish."""
-    pending = list(names)
-    results: dict[str, T] = {}
-    lock = threading.Lock()
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        while True:
-            with lock:
-                if not pending:
-                    return
-                name = pending.pop(0)
-            try:
-                results[name] = work(name)
-            except BaseException as exc:  # surfaced to the caller after the others finish
-                errors.append(exc)
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, workers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
-    return results
+    is raised after the other streams finish; an interrupt starts no further stream."""
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="adw-stream") as pool:
+        futures = {name: pool.submit(work, name) for name in names}
+        try:
+            wait(futures.values())
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    for future in futures.values():
+        if future.exception() is not None:
+            raise future.exception()
+    return {name: future.result() for name, future in futures.items()}

@@ -7,8 +7,6 @@ and retries with backoff while another process holds the lock instead of failing
 
 from __future__ import annotations
 
-import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from adw_assets.errors import AdwError
+from adw_assets.lib.retry import retrying
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 
@@ -33,7 +32,9 @@ def qualified(schema: str, table: str) -> str:
     return f"{quote(schema)}.{quote(table)}"
 
 
-def _is_lock_error(exc: Exception) -> bool:
+def _is_lock_error(exc: BaseException) -> bool:
+    if not isinstance(exc, duckdb.IOException):
+        return False
     text = str(exc)
     return "lock" in text.lower() and ("Conflicting" in text or "Could not set lock" in text)
 
@@ -57,23 +58,23 @@ def connect(
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        try:
-            if row_group_size is None:
-                return duckdb.connect(str(path), read_only=read_only, config=config or {})
-            return _attach(path, read_only, config or {}, row_group_size)
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
-                raise
-            if time.monotonic() >= deadline:
-                raise WarehouseBusyError(
-                    f"the warehouse {path} is locked by another process ({exc}). "
-                    "Wait for the other adw/dagster/dbt run to finish, or stop it, then retry."
-                ) from exc
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 2, 2.0) * (0.75 + random.random() / 2)
+    try:
+        return retrying(_is_lock_error, first_wait=0.05, max_wait=2.0, seconds=timeout)(
+            _open, path, read_only, config or {}, row_group_size
+        )
+    except duckdb.IOException as exc:
+        if not _is_lock_error(exc):
+            raise
+        raise WarehouseBusyError(
+            f"the warehouse {path} is locked by another process ({exc}). "
+            "Wait for the other adw/dagster/dbt run to finish, or stop it, then retry."
+        ) from exc
+
+
+def _open(path: Path, read_only: bool, config: dict[str, str], row_group_size: int | None):
+    if row_group_size is None:
+        return duckdb.connect(str(path), read_only=read_only, config=config)
+    return _attach(path, read_only, config, row_group_size)
 
 
 ATTACHED_CATALOG = "adw_warehouse"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 
-from adw_assets.lib.airbyte.api import AirbyteError, make_client
+from adw_assets.lib.airbyte import sync
+from adw_assets.lib.airbyte.api import AirbyteError, make_client, recent_jobs
 from adw_assets.lib.airbyte.config import airbyte_config
 from adw_assets.lib.airbyte.sync import failure_reasons, sync_and_poll
 from adw_assets.settings import get_settings
@@ -68,3 +72,31 @@ def test_the_last_attempts_failures_are_the_reasons():
         "java.io.IOException",
     ]
     assert failure_reasons([]) == []
+
+
+def test_a_long_sync_logs_its_progress_and_ends_with_the_streams_stats(airbyte, monkeypatch):
+    monkeypatch.setattr(sync, "PROGRESS_EVERY_SECONDS", 0.3)
+    airbyte.outcomes.append(JobOutcome(seconds=1.5))
+    cfg = airbyte_config()
+    log = logging.getLogger("test.airbyte.progress")
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+    result = sync_and_poll(make_client(cfg), cfg.connection_id, log=log)
+
+    assert result.job_id == 1 and result.job["status"] == "succeeded"
+    assert any(re.fullmatch(r"Airbyte job 1 running: \d+ rows after \d+ s", x) for x in lines)
+    assert lines[-1].startswith("Airbyte job 1 succeeded in ")
+    assert "recordsCommitted" in result.stream_stats("salesorderheader")
+
+
+def test_airbyte_down_while_listing_jobs_says_what_to_check(airbyte):
+    cfg = airbyte_config()
+    client = make_client(cfg)
+    airbyte.stop()
+
+    with pytest.raises(AirbyteError, match=r"Airbyte did not answer .* the jobs of connection"):
+        recent_jobs(client, cfg.connection_id)
