@@ -66,7 +66,7 @@ class Settings(BaseModel):
     )
 
     # --- core ------------------------------------------------------------------------------
-    home: Path = var(Path(".adw"), "`./.adw`")
+    home: Path = var(Path(".adw"), "`./.adw`", validate_default=True)  # absolute, as set ones
     """all local state: embedded Postgres data, warehouse, events, snapshot, `DAGSTER_HOME`"""
     source_dsn: str | None = var(None, "unset (embedded)", repr=False)
     """an existing PostgreSQL database; adw then never starts or stops a server"""
