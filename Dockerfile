@@ -34,24 +34,25 @@ RUN set -eux; \
     mkdir -p /var/lib/adw /opt/dagster/home/storage; \
     chown adw:adw /var/lib/adw /opt/dagster/home /opt/dagster/home/storage
 
-# The dependency list, extracted from pyproject.toml: the layer below depends on this list only,
-# so neither code changes nor other pyproject.toml edits (tool settings, dev extras) rebuild it.
-FROM base AS requirements
-# Space-separated optional-dependency groups of pyproject.toml to install (e.g. "bigquery").
-ARG EXTRAS=""
-COPY pyproject.toml docker/requirements.py /tmp/build/
-RUN python3 /tmp/build/requirements.py /tmp/build/pyproject.toml $EXTRAS > /requirements.txt
-
 FROM base
-# Dependency layer. A CA bundle for pip (networks that intercept TLS) comes as the build secret
-# `pipcert`, mounted in this RUN only and never stored in a layer.
-COPY --from=requirements /requirements.txt /tmp/requirements.txt
+# Dependency layer: the lock of the app (requirements/app.txt, or app-<extras>.txt for the
+# optional-dependency groups named in EXTRAS, e.g. "bigquery"; `make lock` writes them), exact
+# versions with hashes; so neither code changes nor other pyproject.toml edits rebuild it. A CA
+# bundle for pip (networks that intercept TLS) comes as the build secret `pipcert`, mounted in
+# this RUN only and never stored in a layer.
+ARG EXTRAS=""
+COPY requirements/app*.txt /tmp/requirements/
 RUN --mount=type=secret,id=pipcert \
     set -eu; \
     if [ -s /run/secrets/pipcert ]; then export PIP_CERT=/run/secrets/pipcert; fi; \
+    lock="/tmp/requirements/$(echo app $EXTRAS | tr ' ' '-').txt"; \
+    if [ ! -f "$lock" ]; then \
+        echo "no lock for EXTRAS='$EXTRAS' ($(basename "$lock")): add it to .ci/lock.py, run make lock" >&2; \
+        exit 1; \
+    fi; \
     python3 -m venv /opt/venv; \
-    /opt/venv/bin/pip install --quiet "setuptools>=68" wheel -r /tmp/requirements.txt; \
-    rm -f /tmp/requirements.txt; \
+    /opt/venv/bin/pip install --quiet --no-deps --require-hashes -r "$lock"; \
+    rm -rf /tmp/requirements; \
     # test suites shipped inside wheels (never imported at run time): ~60 MB
     site="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"; \
     rm -rf "$site/pandas/tests" "$site/pyarrow/tests" "$site"/numpy/*/tests "$site"/numpy/tests
@@ -68,12 +69,14 @@ ENV PATH=/opt/venv/bin:$PATH \
     ADW_DUCKDB_PATH=/var/lib/adw/warehouse.duckdb \
     DAGSTER_HOME=/opt/dagster/home
 
-# Code layer. The package is installed in place (editable, no dependencies, no network) so the
-# dbt project beside it stays where the package expects it. Code is root-owned (read-only to the
-# service user); dbt writes its target/ and logs/, so dbt/ belongs to the service user.
+# Code layer. The package is installed in place (editable, no dependencies, no network, with the
+# locked setuptools) so the dbt project beside it stays where the package expects it. Code is
+# root-owned (read-only to the service user); dbt writes its target/ and logs/, so dbt/ belongs
+# to the service user.
 WORKDIR /app
-COPY pyproject.toml README.md workspace.yaml ./
+COPY pyproject.toml setup.py README.md workspace.yaml ./
 COPY adw_assets ./adw_assets
+COPY dashboard ./dashboard
 COPY --chown=adw:adw dbt ./dbt
 COPY docker/dagster.yaml /opt/dagster/home/dagster.yaml
 COPY docker/workspace.yaml /opt/dagster/workspace.yaml

@@ -1,5 +1,7 @@
 # The two set-up commands of the README: `make up` and `make test`.
-# Both create or update the virtual environment first; a second run skips the install.
+# Both create or update the virtual environment first, from the lock requirements/dev.txt
+# (exact versions and hashes); a second run skips the install. `make lock` refreshes the locks
+# from pyproject.toml (.ci/lock.py says how); `make wheel` builds dist/adw-*.whl.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,7 +12,7 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: up test lint format install clean bigquery-env
+.PHONY: up test lint format install lock lock-check wheel clean bigquery-env
 
 up: $(STAMP)
 	$(BIN)/adw up
@@ -33,12 +35,23 @@ format: $(STAMP)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py requirements/dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "adw needs Python 3.11 or newer; run make with PYTHON=/path/to/python3.11")'
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	PYTHON=$(PYTHON) bash .ci/sync-env.sh $(VENV) requirements/dev.txt --editable
 	@touch $(STAMP)
 
+# Write requirements/*.txt from pyproject.toml (deterministic: .ci/lock.py); commit them.
+lock: $(STAMP)
+	$(BIN)/python .ci/lock.py
+
+# Fail when pyproject.toml and the locks disagree (CI).
+lock-check: $(STAMP)
+	$(BIN)/python .ci/lock.py --check
+
+# The installable wheel (the dbt project and the dashboard inside): pip install dist/adw-*.whl
+wheel: $(STAMP)
+	rm -rf build dist/adw-*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .adw dbt/target dbt/dbt_packages dbt/logs
+	rm -rf $(VENV) .adw dbt/target dbt/dbt_packages dbt/logs build dist

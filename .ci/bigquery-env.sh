@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The BigQuery emulator's own environment (issue 7): .venv-bq, apart from the app's .venv so
-# none of its pins leak into the app.
+# none of its pins leak into the app. It installs the lock requirements/bigquery-emulator.txt
+# (group `bigquery-emulator` of pyproject.toml, `make lock`):
 #
 #   bqemulator 1.4.0            the BigQuery REST API on loopback, backed by DuckDB
 #   duckdb==1.5.5               the DuckDB build bqemulator 1.4.0 works with
@@ -11,7 +12,8 @@
 #
 # tests/bigquery starts the emulator from here (tests/bigquery/emulator_main.py), on 127.0.0.1.
 #
-# Idempotent: a second run with an unchanged script only checks the environment.
+# Idempotent: a second run with an unchanged script and lock only checks the environment.
+# The uv of .venv installs the lock (.ci/sync-env.sh bootstraps it when .venv lacks it).
 #   bash .ci/bigquery-env.sh            # then: .venv/bin/pytest -m bigquery
 # VENV_BQ (default .venv-bq) and PYTHON (default python3) override the defaults.
 set -euo pipefail
@@ -19,27 +21,21 @@ cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
 VENV_BQ="${VENV_BQ:-.venv-bq}"
-BQEMULATOR_VERSION=1.4.0
-DUCKDB_VERSION=1.5.5
+LOCK=requirements/bigquery-emulator.txt
 STAMP="$VENV_BQ/.adw-bq-installed"
 export DO_NOT_TRACK=1 DBT_SEND_ANONYMOUS_USAGE_STATS=false PIP_DISABLE_PIP_VERSION_CHECK=1
 
-want="$(sha256sum "$0" | cut -c1-16)"
+want="$(cat "$0" "$LOCK" | sha256sum | cut -c1-16)"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] && "$VENV_BQ/bin/python" -c 'import bqemulator' 2>/dev/null; then
   echo "== $VENV_BQ is up to date"
   exit 0
 fi
 
-echo "== create $VENV_BQ"
-test -x "$VENV_BQ/bin/python" || "$PYTHON" -m venv "$VENV_BQ"
-PIP=("$VENV_BQ/bin/python" -m pip install --quiet)
-"${PIP[@]}" --upgrade pip
+echo "== create $VENV_BQ from $LOCK"
 # dbt-bigquery 1.11 pins google-cloud-storage < 3.2: fine here, it is this venv's own.
-"${PIP[@]}" "bqemulator==$BQEMULATOR_VERSION" "duckdb==$DUCKDB_VERSION" \
-  "duckdb-extension-spatial==$DUCKDB_VERSION" testcontainers \
-  "dbt-core>=1.11,<1.12" "dbt-bigquery>=1.11,<1.12"
+PYTHON="$PYTHON" bash .ci/sync-env.sh "$VENV_BQ" "$LOCK"
 
-echo "== install the spatial extension into DuckDB $DUCKDB_VERSION from the wheel's file"
+echo "== install the spatial extension into DuckDB from the wheel's file"
 "$VENV_BQ/bin/python" - <<'PY'
 import pathlib
 

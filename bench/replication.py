@@ -26,14 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = REPO.parent / "shared" / "adventureworks"
 BENCH_VENV = REPO / ".venv-bench"
-BENCH_PACKAGES = [
-    "duckdb==1.5.5",
-    "duckdb-extension-postgres-scanner==1.5.5",
-    "dlt[duckdb]",
-    "sqlalchemy",
-    "psycopg2-binary",
-    "pyarrow",
-]
+# the group `bench` of pyproject.toml, locked (`make lock`)
+BENCH_LOCK = REPO / "requirements" / "bench.txt"
 QUIET_ENV = {
     "DO_NOT_TRACK": "1",
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -127,11 +121,13 @@ def run_json(cmd: list[str], env: dict | None = None) -> dict:
 def ensure_bench_venv() -> Path:
     python = BENCH_VENV / "bin" / "python"
     stamp = BENCH_VENV / ".bench-installed"
-    if not stamp.exists():
-        print(f"creating {BENCH_VENV} (dlt, duckdb 1.5.5 + postgres reader) ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *BENCH_PACKAGES], check=True)
-        stamp.touch()
+    lock = BENCH_LOCK.read_text()
+    if not stamp.exists() or stamp.read_text() != lock:
+        print(f"creating {BENCH_VENV} from {BENCH_LOCK.name} (dlt, duckdb 1.5.5 + postgres "
+              "reader) ...", file=sys.stderr)  # fmt: skip
+        sync = [str(REPO / ".ci" / "sync-env.sh"), str(BENCH_VENV), str(BENCH_LOCK)]
+        subprocess.run(["bash", *sync], check=True, env={**os.environ, "PYTHON": sys.executable})
+        stamp.write_text(lock)
     return python
 
 

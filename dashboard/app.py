@@ -6,16 +6,13 @@ never the warehouse, so it keeps answering while a build or replication writes.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from dashboard import ui  # noqa: E402
+# the package adw_assets.dashboard: this folder in a checkout (the editable install maps it),
+# inside the package when adw is installed from a wheel
+from adw_assets.dashboard import ui
 
 st.set_page_config(
     page_title="AdventureWorks analytics",

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
+from adw_assets.dashboard.live import LiveEvents
 from adw_assets.errors import AdwError
 from adw_assets.lib import semantic
 from adw_assets.lib.serving import Snapshot, SnapshotError, read_manifest, serving_dir
 from adw_assets.settings import get_settings
-from dashboard.live import LiveEvents
 
 log = logging.getLogger("adw.dashboard")
 

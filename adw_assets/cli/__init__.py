@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 
 import click
 
@@ -17,8 +18,15 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
+QUIET_WARNINGS = "ignore:XDG_RUNTIME_DIR is not set"
+"""Warnings no user can act on, as a ``-W`` filter (also for the Dagster processes adw starts):
+pgserver asks platformdirs for a runtime directory on import, which warns when no login session
+set XDG_RUNTIME_DIR (root, CI, containers) and then uses the right fallback anyway."""
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="adw", message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def cli(verbose: bool) -> None:
     """adw: AdventureWorks analytics, from PostgreSQL to dashboard, on a laptop or in the cloud."""

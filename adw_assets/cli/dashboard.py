@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import click
 
+from adw_assets.lib.paths import DASHBOARD_DIR
 from adw_assets.settings import get_settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-APP = REPO_ROOT / "dashboard" / "app.py"
+APP = DASHBOARD_DIR / "app.py"
 
 
 def streamlit_argv(port: int) -> list[str]:
@@ -74,7 +73,6 @@ def command(port: int | None, export: bool) -> None:
     env["ADW_HOME"] = str(settings.home)  # absolute: streamlit runs from dashboard/
     if "ADW_DUCKDB_PATH" in env:
         env["ADW_DUCKDB_PATH"] = str(settings.duckdb_path)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
     click.echo(f"Dashboard on http://127.0.0.1:{port} (ADW_HOME={settings.home}); Ctrl-C stops it.")
     sys.stdout.flush()

@@ -8,10 +8,23 @@ import sys
 from pathlib import Path
 
 import click
+import yaml
 
-from adw_assets.settings import get_settings
+from adw_assets.lib.paths import REPO_ROOT
+from adw_assets.settings import Settings, get_settings
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCATION = {"module_name": "adw_assets.definitions", "location_name": "adw"}
+"""The code location of workspace.yaml (and of `dg`, ``[tool.dg]`` in pyproject.toml)."""
+
+
+def workspace_file(settings: Settings) -> Path:
+    """workspace.yaml of the checkout; installed from a wheel (no checkout), the same location
+    written under DAGSTER_HOME."""
+    if REPO_ROOT is not None:
+        return REPO_ROOT / "workspace.yaml"
+    path = settings.dagster_home / "workspace.yaml"
+    path.write_text(yaml.safe_dump({"load_from": [{"python_module": LOCATION}]}))
+    return path
 
 
 def dagster_env() -> dict[str, str]:
@@ -26,6 +39,9 @@ def dagster_env() -> dict[str, str]:
     env["DAGSTER_HOME"] = str(settings.dagster_home)
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    from adw_assets.cli import QUIET_WARNINGS
+
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), QUIET_WARNINGS]))
     return env
 
 
@@ -41,6 +57,7 @@ def dev(port: int | None) -> None:
     """Start the Dagster UI and daemon (dagster dev) on 127.0.0.1."""
     settings = get_settings()
     port = port or settings.dagster_port
-    cmd = dagster_dev_command(REPO_ROOT / "workspace.yaml", port)
+    env = dagster_env()
+    cmd = dagster_dev_command(workspace_file(settings), port)
     click.echo(f"Dagster UI on http://127.0.0.1:{port} (DAGSTER_HOME={settings.dagster_home})")
-    raise SystemExit(subprocess.call(cmd, env=dagster_env(), cwd=REPO_ROOT))
+    raise SystemExit(subprocess.call(cmd, env=env, cwd=REPO_ROOT))

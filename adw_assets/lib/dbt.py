@@ -22,9 +22,10 @@ from importlib import metadata
 from pathlib import Path
 
 from adw_assets.errors import AdwError, ConfigError
+from adw_assets.lib import paths
 from adw_assets.settings import Settings, get_settings
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt"
+DBT_PROJECT_DIR = paths.DBT_PROJECT_DIR
 MANIFEST_FINGERPRINT = "adw_manifest_fingerprint.json"
 DEV_CARD_HASH_SALT = "adw-dev-salt-not-secret"
 """Salt of the card-number (and IP address) hash when ``ADW_CARD_HASH_SALT`` is unset, on the
@@ -46,8 +47,8 @@ class DbtError(AdwError):
 def project_dir() -> Path:
     if not (DBT_PROJECT_DIR / "dbt_project.yml").exists():
         raise ConfigError(
-            f"the dbt project is not at {DBT_PROJECT_DIR}; adw runs from a checkout of the "
-            "repository (pip install -e .), with dbt/ beside the adw_assets package."
+            f"the dbt project is not at {DBT_PROJECT_DIR}; in a checkout keep dbt/ beside "
+            "adw_assets/ (pip install -e .), else reinstall adw (pip install adw-*.whl)."
         )
     return DBT_PROJECT_DIR
 
@@ -203,9 +204,12 @@ def fingerprint(settings: Settings | None = None) -> str:
 
 def manifest_path(settings: Settings | None = None) -> Path:
     """Where the manifest of the settings' dbt target is prepared: one per target, so that
-    switching between DuckDB and BigQuery does not re-parse the project each time."""
+    switching between DuckDB and BigQuery does not re-parse the project each time. In a
+    checkout under ``dbt/target``; installed from a wheel under ``$ADW_HOME/dbt/target`` (adw
+    never writes inside an installed package)."""
     settings = settings or get_settings()
-    return project_dir() / "target" / settings.dbt_target / "manifest.json"
+    root = settings.home / "dbt" if paths.PACKAGED else project_dir()
+    return root / "target" / settings.dbt_target / "manifest.json"
 
 
 def ensure_manifest(settings: Settings | None = None, force: bool = False) -> Path:

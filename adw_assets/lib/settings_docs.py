@@ -18,9 +18,10 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
+from adw_assets.lib.paths import PACKAGE_DIR, REPO_ROOT
 from adw_assets.settings import BQ_PROJECT, COMPOSE_ONLY, DUCKDB_SIZE, variables
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT or PACKAGE_DIR.parent  # the checkout: README.md, .env.example, compose.yaml
 README_START = "<!-- settings table: python -m adw_assets.lib.settings_docs --readme -->"
 README_END = "<!-- end of settings table -->"
 
@@ -199,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     which.add_argument("--readme", action="store_true", help="update the table in README.md")
     which.add_argument("--env-example", action="store_true", help="print .env.example")
     args = parser.parse_args(argv)
+    if REPO_ROOT is None:
+        sys.exit("settings_docs writes the checkout's README.md and .env.example: run it there.")
     if args.env_example:
         sys.stdout.write(env_example())
         return

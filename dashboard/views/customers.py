@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import ui
+from adw_assets.dashboard import ui
 
 ui.header("Customers", "2 · How many new customers do we win, and how much do they spend?")
 

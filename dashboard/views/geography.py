@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboard import ui
+from adw_assets.dashboard import ui
 
 ui.header("Geography", "4 · Where do our orders ship to?")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import ui
+from adw_assets.dashboard import ui
 
 ui.header("Order status", "3 · Where are our orders, and what is not shipped yet?")
 

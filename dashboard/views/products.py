@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboard import ui
+from adw_assets.dashboard import ui
 
 ui.header("Products", "1 · Which categories and subcategories bring the revenue?")
 

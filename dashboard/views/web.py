@@ -9,7 +9,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import ui
+from adw_assets.dashboard import ui
 
 ui.header("Web traffic", "5 · Does web traffic by country go with order value? What happens now?")
 

@@ -6,7 +6,6 @@ rest of adw; docker/dagster.yaml is loaded by Dagster against a real PostgreSQL.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -172,23 +171,9 @@ def test_dockerignore_admits_what_the_dockerfile_copies_and_nothing_secret():
         ("sh", "docker/postgres/entrypoint.sh"),
         ("sh", "docker/postgres/initdb/10-adw.sh"),
         ("bash", ".ci/containers.sh"),
+        ("bash", ".ci/sync-env.sh"),
     ],
 )
 def test_scripts_parse(shell, script):
     done = subprocess.run([shell, "-n", str(ROOT / script)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-
-
-def test_requirements_lists_dependencies_and_the_requested_extras(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("requirements", ROOT / "docker/requirements.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    pyproject = tmp_path / "pyproject.toml"
-    pyproject.write_text(
-        '[project]\nname = "x"\ndependencies = ["a>=1", "b"]\n'
-        '[project.optional-dependencies]\nbigquery = ["c<2"]\ndev = ["d"]\n'
-    )
-    assert module.requirements(str(pyproject), []) == ["a>=1", "b"]
-    assert module.requirements(str(pyproject), ["bigquery", "nope"]) == ["a>=1", "b", "c<2"]
-    assert "no extra 'nope'" in capsys.readouterr().err
-    assert "dagster-postgres>=0.29,<0.30" in module.requirements(str(ROOT / "pyproject.toml"), [])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from adw_assets.dashboard.live import LiveEvents
 from adw_assets.lib import semantic
-from dashboard.live import LiveEvents
 from tests.dashboard.conftest import write_events
 
 
