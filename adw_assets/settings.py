@@ -71,8 +71,8 @@ class Settings(BaseModel):
     source_dsn: str | None = var(None, "unset (embedded)", repr=False)
     """an existing PostgreSQL database; adw then never starts or stops a server"""
     replication_dsn: str | None = var(None, "derived", repr=False)
-    """DSN of the read-only role; embedded: `adw_replicator` on the embedded server; external:
-    `ADW_SOURCE_DSN`"""
+    """DSN of the read-only role; embedded: `adw_replicator` on the embedded server; required with
+    `ADW_SOURCE_DSN` (replication never connects as the owner)"""
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     """the warehouse: a DuckDB file, or BigQuery (`ADW_BQ_*`)"""
     duckdb_path: Path = var(None, "`$ADW_HOME/warehouse.duckdb`", validate_default=True)
@@ -240,8 +240,12 @@ class Settings(BaseModel):
         }
 
     def ensure_dirs(self) -> None:
-        for path in (self.home, self.dagster_home, self.events_dir):
-            path.mkdir(parents=True, exist_ok=True)
+        """``ADW_HOME``, private (``lib/private.py``), and its Dagster and events folders."""
+        from adw_assets.lib.private import private_home
+
+        private_home(self)
+        for path in (self.dagster_home, self.events_dir):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:

@@ -14,6 +14,7 @@ from adw_assets.errors import AdwError
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.umask(0o077)  # every file adw and its children write is private (adw_assets/lib/private.py)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -41,6 +41,7 @@ def up(scale: float, seed_: int, events: int) -> None:
     started = time.perf_counter()
     settings = get_settings()
     settings.ensure_dirs()
+    server.check_replication_dsn(settings)
     timings: list[tuple[str, float]] = []
 
     t0 = time.perf_counter()

@@ -27,7 +27,8 @@ def up(tmp_path_factory, pg_cluster):
 
     import psycopg
 
-    from adw_assets.lib.source.server import ensure_schema, with_database
+    from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
+    from adw_assets.settings import REPLICATION_ROLE
 
     home = tmp_path_factory.mktemp("up") / "adw"
     name = f"up_{uuid.uuid4().hex[:10]}"
@@ -36,7 +37,12 @@ def up(tmp_path_factory, pg_cluster):
     dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
-    env.update(ADW_HOME=str(home), ADW_SOURCE_DSN=dsn, DAGSTER_HOME=str(home / "dagster"))
+    env.update(
+        ADW_HOME=str(home),
+        ADW_SOURCE_DSN=dsn,
+        ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
+        DAGSTER_HOME=str(home / "dagster"),
+    )
     proc = subprocess.run(
         [str(ADW), "up", "--scale", "0.05", "--events", "600"],
         env=env, capture_output=True, text=True, timeout=900,
