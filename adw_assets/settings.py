@@ -307,7 +307,9 @@ COMPOSE_ONLY = {
     "ADW_IMAGE": "tag of the adw image (code location, webserver, daemon, seed)",
     "ADW_POSTGRES_IMAGE": "tag of the Postgres image built from docker/postgres",
     "ADW_IMAGE_EXTRAS": "optional-dependency groups of pyproject.toml baked into the adw image",
-    "ADW_REPLICATOR_PASSWORD": "password of `adw_replicator`, the read-only role of replication",
+    "ADW_SECRETS_DIR": "host folder of the stack's secrets, one file each: postgres_password, "
+    "source_password, replicator_password, dagster_password, card_hash_salt (`sh "
+    "docker/make-secrets.sh` writes random ones)",
     "ADW_SOURCE_DB": "database holding AdventureWorks (person, production, sales)",
     "ADW_DAGSTER_DB": "database holding Dagster's runs, event logs and schedules",
     "ADW_SEED_SCALE": "scale of the synthetic data (1.0 is about the real row counts)",
@@ -322,9 +324,10 @@ COMPOSE_ONLY = {
 }
 """``ADW_*`` variables of the compose stack that Python never reads: name -> meaning."""
 OTHER_KNOWN = ("ADW_EVENTS_DIR", "ADW_CONTAINER_ENGINE", "ADW_TEST_BIGQUERY_PROJECT",
-               "ADW_TEST_KILL_SEED")  # fmt: skip
-"""Names adw sets for dbt (``ADW_EVENTS_DIR``) and knobs of CI and tests; with ``ADW_CI_*``,
-never reported as unknown."""
+               "ADW_TEST_KILL_SEED", "ADW_CARD_HASH_SALT_FILE")  # fmt: skip
+"""Names adw sets for dbt (``ADW_EVENTS_DIR``), knobs of CI and tests, and the secret file the
+adw image's entrypoint reads into ``ADW_CARD_HASH_SALT`` (``ADW_CARD_HASH_SALT_FILE``); with
+``ADW_CI_*``, never reported as unknown."""
 _warned: set[str] = set()
 
 

@@ -9,9 +9,12 @@ malformed events (dead letters), all started with umask 022 as a user's shell ha
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,9 +40,9 @@ def _adw(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.Co
 
 
 @pytest.fixture(scope="module")
-def used_home(tmp_path_factory) -> Path:
+def used_home() -> Iterator[Path]:
     """A fresh ADW_HOME after `adw up` and a stream with dead letters, server stopped."""
-    home = tmp_path_factory.mktemp("modes") / "adw"  # does not exist yet: adw creates it
+    home = Path(tempfile.mkdtemp(prefix="adw-modes-")) / "adw"  # adw creates it
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADW_", "DAGSTER_HOME"))}
     env["ADW_HOME"] = str(home)
     # the dbt target folder as an older adw (or dbt run by hand) under umask 022 left it
@@ -53,7 +56,8 @@ def used_home(tmp_path_factory) -> Path:
         _adw(env, "events", "stream", "-n", "300", "--rate", "0", "--bad-ratio", "0.2", "-q")
     finally:
         subprocess.run([str(ADW), "source", "stop"], env=env, capture_output=True, timeout=120)
-    return home
+    yield home
+    shutil.rmtree(home.parent, ignore_errors=True)
 
 
 def _exposed(root: Path) -> list[str]:

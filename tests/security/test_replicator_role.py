@@ -10,14 +10,15 @@ the role's connection limit holds; `adw replicate` works as that role.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from adw_assets.lib.source.server import REPLICATION_CONNECTION_MARGIN
 from adw_assets.settings import REPLICATION_ROLE
 
 ADW = Path(sys.executable).with_name("adw")
@@ -29,10 +30,10 @@ def _adw(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def embedded(tmp_path_factory):
+def embedded():
     """(environment, replication DSN) of a seeded embedded source; stopped afterwards."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADW_", "DAGSTER_HOME"))}
-    env["ADW_HOME"] = str(tmp_path_factory.mktemp("role") / "adw")
+    env["ADW_HOME"] = str(Path(tempfile.mkdtemp(prefix="adw-role-")) / "adw")
     try:
         seeded = _adw(env, "source", "seed", "--scale", "0.01")
         assert seeded.returncode == 0, seeded.stderr
@@ -41,6 +42,7 @@ def embedded(tmp_path_factory):
         yield env, dsn.stdout.strip()
     finally:
         _adw(env, "source", "stop")
+        shutil.rmtree(Path(env["ADW_HOME"]).parent, ignore_errors=True)
 
 
 WRITES = {
@@ -69,6 +71,8 @@ def test_the_replicator_cannot_write(embedded, statement):
 
 
 def test_the_replicator_has_a_connection_limit(embedded):
+    from adw_assets.lib.source.server import REPLICATION_CONNECTION_MARGIN
+
     _env, dsn = embedded
     limit = WORKERS + REPLICATION_CONNECTION_MARGIN
     with psycopg.connect(dsn) as conn:
