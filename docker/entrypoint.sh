@@ -21,11 +21,10 @@
 set -eu
 umask 077  # files the services write (warehouse, events, compute logs) are owner-only
 . /usr/local/lib/adw/secrets.sh
-if [ "${1:-}" != healthcheck ]; then
-    for secret in DAGSTER_PG_PASSWORD PGPASSWORD ADW_CARD_HASH_SALT; do
-        load_secret "$secret" optional
-    done
-fi
+# (health checks too: the daemon's liveness check reads Dagster's storage)
+for secret in DAGSTER_PG_PASSWORD PGPASSWORD ADW_CARD_HASH_SALT; do
+    load_secret "$secret" optional
+done
 
 GRPC_PORT="${DAGSTER_GRPC_PORT:-4000}"
 WEB_PORT="${DAGSTER_WEBSERVER_PORT:-3000}"
