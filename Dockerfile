@@ -32,7 +32,8 @@ RUN set -eux; \
     groupadd --gid 10001 adw; \
     useradd --uid 10001 --gid adw --home-dir /var/lib/adw --no-create-home --shell /usr/sbin/nologin adw; \
     mkdir -p /var/lib/adw /opt/dagster/home/storage; \
-    chown adw:adw /var/lib/adw /opt/dagster/home /opt/dagster/home/storage
+    chown adw:adw /var/lib/adw /opt/dagster/home /opt/dagster/home/storage; \
+    chmod 0700 /var/lib/adw /opt/dagster/home/storage
 
 FROM base
 # Dependency layer: the lock of the app (requirements/app.txt, or app-<extras>.txt for the
@@ -64,7 +65,7 @@ LABEL org.opencontainers.image.title="adw" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.revision="${SOURCE_REVISION}"
 
-ENV PATH=/opt/venv/bin:$PATH \
+ENV PATH=/usr/local/lib/adw/bin:/opt/venv/bin:$PATH \
     ADW_HOME=/var/lib/adw \
     ADW_DUCKDB_PATH=/var/lib/adw/warehouse.duckdb \
     DAGSTER_HOME=/opt/dagster/home
@@ -81,9 +82,15 @@ COPY --chown=adw:adw dbt ./dbt
 COPY docker/dagster.yaml /opt/dagster/home/dagster.yaml
 COPY docker/workspace.yaml /opt/dagster/workspace.yaml
 COPY docker/entrypoint.sh /usr/local/bin/adw-entrypoint
+COPY docker/postgres/secrets.sh /usr/local/lib/adw/secrets.sh
+# `adw` on PATH runs through the entrypoint, which reads the secret files into the environment
 RUN set -eu; \
     pip install --quiet --no-deps --no-build-isolation -e .; \
-    chmod 0755 /usr/local/bin/adw-entrypoint
+    chmod 0755 /usr/local/bin/adw-entrypoint; \
+    chmod 0644 /usr/local/lib/adw/secrets.sh; \
+    mkdir -p /usr/local/lib/adw/bin; \
+    printf '#!/bin/sh\nexec adw-entrypoint /opt/venv/bin/adw "$@"\n' > /usr/local/lib/adw/bin/adw; \
+    chmod 0755 /usr/local/lib/adw/bin/adw
 
 USER adw
 # The prepared dbt manifest (dbt/target/manifest.json, with the fingerprint adw checks on import)

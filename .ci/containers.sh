@@ -264,9 +264,17 @@ main() {
 
     [ -z "$(leftovers)" ] || fail "a previous $PROJECT stack is still there; run: ${COMPOSE[*]} -p $PROJECT down -v"
     PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    say "secrets: a placeholder stops a container; random ones for the stack"
+    printf 'change-me\n' >"$WORK/placeholder"
+    chmod 0644 "$WORK/placeholder"
+    if "$ENGINE" run --rm -e DAGSTER_PG_PASSWORD_FILE=/run/secrets/x \
+            -v "$WORK/placeholder:/run/secrets/x:ro" "$IMAGE" true >"$WORK/placeholder.log" 2>&1 \
+            || ! grep -q "is a placeholder" "$WORK/placeholder.log"; then
+        cat "$WORK/placeholder.log"; fail "the adw image started with a placeholder secret"
+    fi
+    sh docker/make-secrets.sh "$WORK/secrets" >/dev/null
     cat >"$WORK/stack.env" <<EOF
-POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-ADW_REPLICATOR_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+ADW_SECRETS_DIR=$WORK/secrets
 ADW_BASE_IMAGE=$BASE_IMAGE
 ADW_IMAGE=$IMAGE
 ADW_POSTGRES_IMAGE=$PG_IMAGE

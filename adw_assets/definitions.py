@@ -19,6 +19,7 @@ from adw_assets.defs import (
     warehouse,
     web_events,
 )
+from adw_assets.lib.private import private_umask
 from adw_assets.settings import Settings, get_settings
 
 DOMAINS = (warehouse, source, replication, dbt, web_events, dashboard, orchestration)
@@ -32,5 +33,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    """What `dagster dev`, `dg` and the webserver load: built when they ask, not on import."""
+    """What `dagster dev`, `dg` and the webserver load: built when they ask, not on import.
+    Runs this code server launches inherit its umask: every file they write is private."""
+    private_umask()
     return build_definitions()

@@ -75,8 +75,8 @@ class Settings(BaseModel):
     source_dsn: str | None = var(None, "unset (embedded)", repr=False)
     """an existing PostgreSQL database; adw then never starts or stops a server"""
     replication_dsn: str | None = var(None, "derived", repr=False)
-    """DSN of the read-only role; embedded: `adw_replicator` on the embedded server; external:
-    `ADW_SOURCE_DSN`"""
+    """DSN of the read-only role; embedded: `adw_replicator` on the embedded server; required with
+    `ADW_SOURCE_DSN` (replication never connects as the owner)"""
     warehouse: Literal["duckdb", "bigquery"] = "duckdb"
     """the warehouse: a DuckDB file, or BigQuery (`ADW_BQ_*`)"""
     duckdb_path: Path = var(None, "`$ADW_HOME/warehouse.duckdb`", validate_default=True)
@@ -277,8 +277,12 @@ class Settings(BaseModel):
         }
 
     def ensure_dirs(self) -> None:
-        for path in (self.home, self.dagster_home, self.events_dir):
-            path.mkdir(parents=True, exist_ok=True)
+        """``ADW_HOME``, private (``lib/private.py``), and its Dagster and events folders."""
+        from adw_assets.lib.private import private_home
+
+        private_home(self)
+        for path in (self.dagster_home, self.events_dir):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -376,7 +380,9 @@ COMPOSE_ONLY = {
     "ADW_IMAGE": "tag of the adw image (code location, webserver, daemon, seed)",
     "ADW_POSTGRES_IMAGE": "tag of the Postgres image built from docker/postgres",
     "ADW_IMAGE_EXTRAS": "optional-dependency groups of pyproject.toml baked into the adw image",
-    "ADW_REPLICATOR_PASSWORD": "password of `adw_replicator`, the read-only role of replication",
+    "ADW_SECRETS_DIR": "host folder of the stack's secrets, one file each: postgres_password, "
+    "source_password, replicator_password, dagster_password, card_hash_salt (`sh "
+    "docker/make-secrets.sh` writes random ones)",
     "ADW_SOURCE_DB": "database holding AdventureWorks (person, production, sales)",
     "ADW_DAGSTER_DB": "database holding Dagster's runs, event logs and schedules",
     "ADW_SEED_SCALE": "scale of the synthetic data (1.0 is about the real row counts)",
@@ -391,9 +397,10 @@ COMPOSE_ONLY = {
 }
 """``ADW_*`` variables of the compose stack that Python never reads: name -> meaning."""
 OTHER_KNOWN = ("ADW_EVENTS_DIR", "ADW_CONTAINER_ENGINE", "ADW_TEST_BIGQUERY_PROJECT",
-               "ADW_TEST_KILL_SEED")  # fmt: skip
-"""Names adw sets for dbt (``ADW_EVENTS_DIR``) and knobs of CI and tests; with ``ADW_CI_*``,
-never reported as unknown."""
+               "ADW_TEST_KILL_SEED", "ADW_CARD_HASH_SALT_FILE")  # fmt: skip
+"""Names adw sets for dbt (``ADW_EVENTS_DIR``), knobs of CI and tests, and the secret file the
+adw image's entrypoint reads into ``ADW_CARD_HASH_SALT`` (``ADW_CARD_HASH_SALT_FILE``); with
+``ADW_CI_*``, never reported as unknown."""
 _warned: set[str] = set()
 
 

@@ -12,7 +12,19 @@
 #
 # The Dagster roles first wait for Postgres and create or upgrade Dagster's storage
 # schema (one at a time), so a new image needs no manual `dagster instance migrate`.
+#
+# Secrets come as files (compose secrets): DAGSTER_PG_PASSWORD_FILE, PGPASSWORD_FILE (libpq's
+# password for the DSNs, which hold none) and ADW_CARD_HASH_SALT_FILE are read into
+# DAGSTER_PG_PASSWORD, PGPASSWORD and ADW_CARD_HASH_SALT before any role or command runs; a
+# placeholder stops the container (secrets.sh). The image's `adw` on PATH runs through this
+# entrypoint, so `docker compose exec code-location adw ...` has them too.
 set -eu
+umask 077  # files the services write (warehouse, events, compute logs) are owner-only
+. /usr/local/lib/adw/secrets.sh
+# (health checks too: the daemon's liveness check reads Dagster's storage)
+for secret in DAGSTER_PG_PASSWORD PGPASSWORD ADW_CARD_HASH_SALT; do
+    load_secret "$secret" optional
+done
 
 GRPC_PORT="${DAGSTER_GRPC_PORT:-4000}"
 WEB_PORT="${DAGSTER_WEBSERVER_PORT:-3000}"

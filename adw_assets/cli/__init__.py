@@ -17,6 +17,7 @@ from adw_assets.lib.secrets import redacting_output
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.umask(0o077)  # every file adw and its children write is private (adw_assets/lib/private.py)
 
 QUIET_WARNINGS = "ignore:XDG_RUNTIME_DIR is not set"
 """Warnings no user can act on, as a ``-W`` filter (also for the Dagster processes adw starts):

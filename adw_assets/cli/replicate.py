@@ -14,6 +14,7 @@ import click
 from adw_assets.cli import pipeline
 from adw_assets.defs.replication.resources import replicated_key
 from adw_assets.lib.replication import resolve_streams
+from adw_assets.lib.source.server import check_replication_dsn
 from adw_assets.settings import get_settings
 
 
@@ -27,6 +28,7 @@ def run_replicate(
     """Materialize the replicated tables of ``streams`` (default: all) in one Dagster run,
     with their checks when ``checks``; returns the summary and the stream names asked for."""
     names = resolve_streams(list(streams) or None)  # a bad name fails before Dagster loads
+    check_replication_dsn(get_settings())  # so does an external source without a read-only role
     prefix = get_settings().raw_prefix
     keys = [replicated_key(prefix, *n.split(".", 1)) for n in names]
     defs = pipeline.load_definitions()

@@ -43,6 +43,7 @@ def up(scale: float, seed_: int, events: int) -> None:
     settings = get_settings()
     card_hash_salt(settings)  # a missing salt stops here, in one line, before any work
     settings.ensure_dirs()
+    server.check_replication_dsn(settings)
     timings: list[tuple[str, float]] = []
 
     t0 = time.perf_counter()

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from adw_assets.errors import AdwError, ConfigError
 from adw_assets.lib import paths
+from adw_assets.lib.private import private_tree
 from adw_assets.settings import Settings, get_settings
 
 DBT_PROJECT_DIR = paths.DBT_PROJECT_DIR
@@ -217,6 +218,7 @@ def ensure_manifest(settings: Settings | None = None, force: bool = False) -> Pa
     settings = settings or get_settings()
     target = manifest_path(settings).parent
     target.mkdir(parents=True, exist_ok=True)
+    private_tree(target.parent)  # dbt/target: manifests and logs, owner only
     stamp = target / MANIFEST_FINGERPRINT
     wanted = fingerprint(settings)
     with open(target / ".adw_parse.lock", "w") as lock:

@@ -37,9 +37,9 @@ GROUP_STARTS = {
 
 STACK_SECTIONS = {
     "images": ["ADW_BASE_IMAGE", "ADW_IMAGE", "ADW_POSTGRES_IMAGE", "ADW_IMAGE_EXTRAS"],
+    "secrets (compose secrets: files, never variables)": ["ADW_SECRETS_DIR"],
     "PostgreSQL: the AdventureWorks source and Dagster's storage": [
-        "POSTGRES_USER", "POSTGRES_PASSWORD", "ADW_REPLICATOR_PASSWORD", "ADW_SOURCE_DB",
-        "ADW_DAGSTER_DB",
+        "POSTGRES_USER", "ADW_SOURCE_DB", "ADW_DAGSTER_DB",
     ],
     "seeding (the one-shot `seed` service)": ["ADW_SEED_SCALE", "ADW_SEED", "ADW_SEED_DATA_DIR"],
     "the webserver on the host": ["ADW_BIND_ADDRESS"],
@@ -50,20 +50,20 @@ STACK_SECTIONS = {
 }  # fmt: skip
 STACK_MEANINGS = {
     **COMPOSE_ONLY,
-    "POSTGRES_USER": "superuser of the stack's Postgres; owns the source and Dagster databases",
-    "POSTGRES_PASSWORD": "password of POSTGRES_USER",
+    "POSTGRES_USER": "superuser of the stack's Postgres, used by its set-up only (the services "
+    "connect as adw_source, adw_replicator and adw_dagster)",
 }
 EXAMPLE_VALUES = {
-    "POSTGRES_PASSWORD": "change-me",
-    "ADW_REPLICATOR_PASSWORD": "change-me-too",
     "ADW_GCP_KEY_FILE": "",  # compose mounts /dev/null then, and sets no credentials
 }
 """What ``.env.example`` sets where compose.yaml's default is not it (required, or a stand-in)."""
 SET_BY_STACK = {
     "ADW_HOME": "the adw image sets /var/lib/adw (the adw-home volume)",
     "ADW_DUCKDB_PATH": "the adw image sets /var/lib/adw/warehouse.duckdb",
-    "ADW_SOURCE_DSN": "compose.yaml builds it from POSTGRES_* and ADW_SOURCE_DB",
-    "ADW_REPLICATION_DSN": "compose.yaml builds it from ADW_REPLICATOR_PASSWORD",
+    "ADW_SOURCE_DSN": "compose.yaml sets it: adw_replicator (read-only) in the code location, "
+    "adw_source in the seed; the password is a compose secret",
+    "ADW_REPLICATION_DSN": "compose.yaml sets it: adw_replicator; the password is a compose secret",
+    "ADW_CARD_HASH_SALT": "a compose secret: the file card_hash_salt in ADW_SECRETS_DIR",
     "ADW_DAGSTER_URL": "read by `adw launch` on the host",
     "ADW_DAGSTER_TOKEN": "read by `adw launch` on the host; the profile `kestra` gives it to "
     "Kestra's flows (default none: Dagster OSS does not check it)",
@@ -74,11 +74,11 @@ SET_BY_STACK = {
 }
 """Settings the stack does not take from ``.env`` (listed there commented out, with why)."""
 ENV_HEADER = """\
-# Settings of the compose stack (compose.yaml) and of adw. Copy to .env (never commit .env) and
-# set the two passwords; everything else has a working default, and an empty value means the
-# default. Passwords end up in connection URLs, so use URL-safe characters (e.g.
-# `openssl rand -hex 16`). Generated from adw_assets/settings.py and compose.yaml by
-# `python -m adw_assets.lib.settings_docs --env-example > .env.example`.
+# Settings of the compose stack (compose.yaml) and of adw. Copy to .env (never commit .env);
+# everything has a working default, and an empty value means the default. Passwords and the
+# card-hash salt are not settings here but compose secrets, one file each in ADW_SECRETS_DIR:
+# `sh docker/make-secrets.sh` writes random ones. Generated from adw_assets/settings.py and
+# compose.yaml by `python -m adw_assets.lib.settings_docs --env-example > .env.example`.
 """
 
 

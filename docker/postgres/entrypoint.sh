@@ -2,8 +2,11 @@
 # First start: initdb in $PGDATA (superuser $POSTGRES_USER, password auth over TCP), create
 # $POSTGRES_DB, run /docker-entrypoint-initdb.d/*.sh and *.sql on a socket-only server; then
 # (every start) exec the server listening on all interfaces of the container.
+# The superuser's password comes from the file POSTGRES_PASSWORD_FILE (a compose secret), as
+# with the official image, or POSTGRES_PASSWORD; a placeholder is refused (secrets.sh).
 set -eu
-: "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD (see .env.example)}"
+. /usr/local/lib/adw/secrets.sh
+load_secret POSTGRES_PASSWORD
 POSTGRES_USER="${POSTGRES_USER:-postgres}"
 POSTGRES_DB="${POSTGRES_DB:-$POSTGRES_USER}"
 export POSTGRES_USER POSTGRES_DB

@@ -28,7 +28,8 @@ def up(tmp_path_factory, pg_cluster):
 
     import psycopg
 
-    from adw_assets.lib.source.server import ensure_schema, with_database
+    from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
+    from adw_assets.settings import REPLICATION_ROLE
 
     project = tmp_path_factory.mktemp("up")
     home = project / ".adw"
@@ -38,7 +39,11 @@ def up(tmp_path_factory, pg_cluster):
     dsn = with_database(pg_cluster, name)
     ensure_schema(dsn)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADW_", "DAGSTER_HOME"))}
-    env.update(ADW_SOURCE_DSN=dsn, ADW_CARD_HASH_SALT="test-salt-of-an-external-source")
+    env.update(
+        ADW_SOURCE_DSN=dsn,
+        ADW_REPLICATION_DSN=dsn_with_user(dsn, REPLICATION_ROLE),
+        ADW_CARD_HASH_SALT="test-salt-of-an-external-source",
+    )
     proc = subprocess.run(
         [str(ADW), "up", "--scale", "0.05", "--events", "600"],
         env=env, cwd=project, capture_output=True, text=True, timeout=900,

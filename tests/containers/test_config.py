@@ -170,6 +170,8 @@ def test_dockerignore_admits_what_the_dockerfile_copies_and_nothing_secret():
         ("sh", "docker/entrypoint.sh"),
         ("sh", "docker/postgres/entrypoint.sh"),
         ("sh", "docker/postgres/initdb/10-adw.sh"),
+        ("sh", "docker/postgres/secrets.sh"),
+        ("sh", "docker/make-secrets.sh"),
         ("bash", ".ci/containers.sh"),
         ("bash", ".ci/sync-env.sh"),
     ],

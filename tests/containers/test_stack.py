@@ -125,3 +125,48 @@ def test_only_the_webserver_is_published_and_on_loopback(stack):
         published[service] = [line.split("->")[1].strip() for line in out.splitlines() if line]
     assert set(s for s, ports in published.items() if ports) == {"webserver"}, published
     assert all(p.startswith("127.0.0.1:") for p in published["webserver"]), published
+
+
+def test_the_code_location_reads_the_source_as_the_read_only_role(stack):
+    """`adw` in the code location (through the entrypoint: the password is a secret file)
+    reads the source as adw_replicator, and cannot write to it."""
+    status = stack.exec("code-location", "adw", "source", "status")
+    assert "sales.salesorderheader" in status, status
+    write = (
+        "import os, psycopg\n"
+        "with psycopg.connect(os.environ['ADW_SOURCE_DSN'], autocommit=True) as c:\n"
+        "    print(c.info.user)\n"
+        "    c.execute('set default_transaction_read_only = off')\n"
+        "    c.execute('create temp table t (x int)')\n"
+    )
+    done = subprocess.run(
+        [stack.engine, "exec", stack.container("code-location"),
+         "adw-entrypoint", "python3", "-c", write],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode != 0 and "permission denied" in done.stderr, done.stderr
+    assert done.stdout.strip() == "adw_replicator"
+
+
+def test_no_secret_is_in_the_environment_of_the_containers(stack):
+    """Secrets are files: `inspect` shows only their paths."""
+    for service in ("postgres", "seed", "code-location", "webserver", "daemon"):
+        try:
+            cid = stack.container(service)
+        except AssertionError:  # the seed has exited
+            continue
+        env = subprocess.run(
+            [stack.engine, "inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", cid],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        names = {line.split("=", 1)[0] for line in env.splitlines() if "=" in line}
+        leaked = {n for n in names if n.endswith(("PASSWORD", "SALT")) and "AIRBYTE" not in n}
+        assert not leaked, (service, leaked)
+
+
+def test_files_the_runs_wrote_are_private(stack, elt_run):
+    assert elt_run["status"] == "SUCCESS", elt_run["stderr"]
+    exposed = stack.exec(
+        "code-location", "find", "/var/lib/adw", "-perm", "/077", "!", "-type", "s"
+    )
+    assert exposed.strip() == "", exposed

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 
 from adw_assets.errors import SourceError
+from adw_assets.lib.private import private_home
 from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import SCHEMAS, TABLES, ddl
-from adw_assets.settings import REPLICATION_ROLE, SOURCE_DATABASE, Settings
+from adw_assets.settings import REPLICATION_ROLE, SOURCE_DATABASE, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +63,12 @@ def start_embedded(settings: Settings) -> str:
         )
     import pgserver
 
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings)
     info = _postmaster_info(settings)
     if info is None:
         log.info("starting embedded PostgreSQL in %s", settings.pgdata)
         server = pgserver.get_server(settings.pgdata, cleanup_mode=None)
+        private_home(settings)  # as root, pgserver opened ADW_HOME to its OS user
         base = server.get_uri()
     else:
         base = info.get_uri()
@@ -105,13 +108,32 @@ def source_dsn(settings: Settings, start: bool = True) -> str:
 
 
 def replication_dsn(settings: Settings, start: bool = True) -> str:
-    """DSN of the read-only replication role."""
+    """DSN of the read-only replication role: ``ADW_REPLICATION_DSN``, else ``adw_replicator``
+    on the embedded server. An external source without it is refused: replication never
+    connects as the owner."""
     if settings.replication_dsn:
         return settings.replication_dsn
-    dsn = source_dsn(settings, start=start)
-    if settings.embedded:
-        return dsn_with_user(dsn, REPLICATION_ROLE)
-    return dsn
+    if not settings.embedded:
+        try:
+            database = conninfo_to_dict(settings.source_dsn).get("dbname")
+        except psycopg.ProgrammingError:
+            database = None
+        raise SourceError(
+            "ADW_SOURCE_DSN is set but ADW_REPLICATION_DSN is not: adw replicates only as a "
+            "read-only role, never as the database owner. Create one in the source database "
+            "(alter role needs a superuser; the grants, the owner of the tables) and set "
+            "ADW_REPLICATION_DSN to its DSN: "
+            + replication_role_script(
+                database or "<database>", replication_connection_limit(settings)
+            )
+        )
+    return dsn_with_user(source_dsn(settings, start=start), REPLICATION_ROLE)
+
+
+def check_replication_dsn(settings: Settings) -> None:
+    """Refuse, before any work, an external source without a read-only replication role."""
+    if not settings.embedded:
+        replication_dsn(settings, start=False)
 
 
 def connect(dsn: str, **kwargs) -> psycopg.Connection:
@@ -148,24 +170,79 @@ def ensure_schema(dsn: str) -> bool:
     return created
 
 
-def ensure_replication_role(conn: psycopg.Connection, role: str = REPLICATION_ROLE) -> None:
-    """The read-only role replication connects as: SELECT on the three schemas, nothing else."""
-    exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+REPLICATION_CONNECTION_MARGIN = 3
+"""Connections of the replication role beyond one per worker: the catalog read, a row-count
+check, an ``adw`` command run beside a Dagster run (docker/postgres/initdb uses the same)."""
+
+
+def replication_connection_limit(settings: Settings) -> int:
+    """The replication role's ``connection limit``: one per worker plus a margin."""
+    return settings.replication_workers + REPLICATION_CONNECTION_MARGIN
+
+
+NO_CREATE_ON_PUBLIC = sql.SQL("revoke create on schema public from public")
+"""PostgreSQL 15+ has it by default; older servers let every role create tables in public."""
+
+
+def replication_role_sql(
+    database: str, connection_limit: int, role: str = REPLICATION_ROLE
+) -> tuple[list[sql.Composed], list[sql.Composed]]:
+    """The statements that make ``role`` read-only on ``database``: (role statements, run by
+    a superuser; database statements, run by the database owner).
+
+    Writes are impossible by privileges alone (no INSERT/UPDATE/DELETE, no CREATE, no TEMP),
+    so a client that turns ``default_transaction_read_only`` off still cannot write."""
+    r, db = sql.Identifier(role), sql.Identifier(database)
+    limit = sql.Literal(connection_limit)
+    roles = [
+        sql.SQL("alter role {} connection limit {}").format(r, limit),
+        sql.SQL("alter role {} set default_transaction_read_only = on").format(r),
+    ]
+    grants = [
+        sql.SQL("revoke temp on database {} from public").format(db),
+        NO_CREATE_ON_PUBLIC,
+        sql.SQL("grant connect on database {} to {}").format(db, r),
+    ]
+    schemas = sql.SQL(", ").join(sql.Identifier(schema) for schema in SCHEMAS)
+    grants += [
+        sql.SQL("grant usage on schema {} to {}").format(schemas, r),
+        sql.SQL("grant select on all tables in schema {} to {}").format(schemas, r),
+        sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(
+            schemas, r
+        ),
+    ]
+    return roles, grants
+
+
+def replication_role_script(database: str, connection_limit: int) -> str:
+    """The SQL that creates the read-only role on an existing database, on one line."""
+    roles, grants = replication_role_sql(database, connection_limit)
+    create = f"create role {REPLICATION_ROLE} login password '<a password>'"
+    return "; ".join([create, *(s.as_string(None) for s in roles + grants)]) + ";"
+
+
+def ensure_replication_role(conn: psycopg.Connection, connection_limit: int | None = None) -> None:
+    """The read-only role replication connects as: CONNECT, USAGE + SELECT on the three
+    schemas, nothing else (no TEMP, no CREATE), ``default_transaction_read_only`` and a
+    connection limit. A superuser creates the role and sets its attributes; a database owner
+    that is not one (the compose stack's seed) only grants, the role being made by the
+    stack's Postgres set-up."""
+    if connection_limit is None:
+        connection_limit = replication_connection_limit(get_settings())
+    database = conn.execute("select current_database()").fetchone()[0]
+    roles, grants = replication_role_sql(database, connection_limit)
+    exists = conn.execute(
+        "select 1 from pg_roles where rolname = %s", (REPLICATION_ROLE,)
+    ).fetchone()
     if not exists:
-        conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
-    for schema in SCHEMAS:
-        ident = sql.Identifier(schema)
-        conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident, sql.Identifier(role)))
-        conn.execute(
-            sql.SQL("grant select on all tables in schema {} to {}").format(
-                ident, sql.Identifier(role)
-            )
-        )
-        conn.execute(
-            sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(
-                ident, sql.Identifier(role)
-            )
-        )
+        conn.execute(sql.SQL("create role {} login").format(sql.Identifier(REPLICATION_ROLE)))
+    superuser = conn.execute(
+        "select rolsuper from pg_roles where rolname = current_user"
+    ).fetchone()[0]
+    public = conn.execute("select to_regnamespace('public') is not null").fetchone()[0]
+    for statement in (roles if superuser else []) + grants:
+        if statement is not NO_CREATE_ON_PUBLIC or public:
+            conn.execute(statement)
 
 
 def status(settings: Settings) -> SourceStatus:

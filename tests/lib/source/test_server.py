@@ -61,7 +61,7 @@ def test_replication_role_can_read_but_not_write(source_db):
     assert f"{REPLICATION_ROLE}@" in ro
     with psycopg.connect(ro) as conn:
         assert conn.execute("select count(*) from sales.customer").fetchone()[0] == 0
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the role's default
             conn.execute("insert into person.countryregion values ('XX', 'Nowhere', now())")
 
 
