@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adw_assets.errors import ConfigError
 from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES, TABLES_BY_NAME
 
 VARIABLE = "ADW_REPLICATION_MAPPINGS"
@@ -70,6 +71,11 @@ class Hashing:
     @property
     def output_field(self) -> str:
         return self.target_field + self.suffix
+
+    def airbyte_config(self) -> dict[str, str]:
+        """The mapper's ``mapperConfiguration``, as Airbyte's API takes it."""
+        return {"targetField": self.target_field, "method": self.method,
+                "fieldNameSuffix": self.suffix}  # fmt: skip
 
     def hexdigest(self, value: str | int | bool | None) -> str | None:
         """The hash Airbyte lands for ``value`` (for tests and checks, not for replication)."""
@@ -136,6 +142,16 @@ class Mappings:
             hashed.add(h.output_field)
             names[i] = h.output_field
         return cols
+
+    def differences(self, other: Mappings, streams: Iterable[str]) -> list[str]:
+        """``stream.field`` hashed differently (or only) by one of the two, over ``streams``."""
+        out = []
+        for stream in streams:
+            mine = {h.target_field: h for h in self.of(stream)}
+            theirs = {h.target_field: h for h in other.of(stream)}
+            out += [f"{stream}.{f}" for f in sorted(mine.keys() | theirs.keys())
+                    if mine.get(f) != theirs.get(f)]  # fmt: skip
+        return out
 
     def json_schema(self, stream: str, properties: Mapping[str, Any]) -> dict[str, Any]:
         """A stream's JSON-schema ``properties`` once mapped (Airbyte's destination catalog):
@@ -243,3 +259,15 @@ def load(value: str | None) -> Mappings:
     except ValueError as exc:
         raise MappingError(f"is not valid JSON ({exc}); {_FIX}.") from None
     return parse(document)
+
+
+def from_connection(stream: str, mappers: Any) -> Mappings:
+    """The hashing mappers among a connection stream's ``mappers`` (others are not adw's)."""
+    hashing = [m for m in mappers or () if isinstance(m, dict) and m.get("type") == "hashing"]
+    try:
+        return Mappings(tuple(parse_mappers(stream, hashing, f"Airbyte stream {stream}")))
+    except MappingError as exc:
+        raise ConfigError(
+            f"the Airbyte connection's mappers: {exc} Fix them in Airbyte, then run "
+            "`adw airbyte refresh-specs`."
+        ) from None
