@@ -112,6 +112,10 @@ class Settings(BaseModel):
     replication_raw_history: bool = True
     """keep the raw history tables in `airbyte_internal` (false: final tables only, like
     Airbyte's direct-load destinations)"""
+    replication_mappings: str | None = var(None, "unset (none)")
+    """Airbyte's hashing mappings, the same JSON as the Airbyte connection's (inline, or a
+    file's path): fields hashed before they land, e.g. `sales.creditcard.cardnumber`
+    (docs/replication.md)"""
     test_pause_at: str | None = None
     """test hook of the replicator's kill tests: `<point>[@<stream>]` stops and sleeps there"""
 
@@ -250,6 +254,14 @@ class Settings(BaseModel):
                 if url.endswith(suffix):
                     return url[: -len(suffix)]
         return url
+
+    @field_validator("replication_mappings")
+    @classmethod
+    def _mappings(cls, value: str | None) -> str | None:
+        from adw_assets.lib.mappings import load
+
+        load(value)  # a MappingError (ValueError) says what is wrong
+        return value
 
     @property
     def pgdata(self) -> Path:

@@ -13,6 +13,7 @@ from adw_assets.errors import ConfigError
 from adw_assets.lib.airbyte.cache import make_snapshot, read_snapshot, write_snapshot
 from adw_assets.lib.airbyte.config import airbyte_config
 from adw_assets.lib.airbyte.translation import check_snapshot, selected_tables
+from adw_assets.lib.mappings import load
 from adw_assets.settings import get_settings
 
 
@@ -47,7 +48,9 @@ def _from_source() -> dict:
     with connect(replication_dsn(settings)) as conn:
         streams = introspect(conn)
     return make_snapshot(
-        recommended_connection(streams, raw_prefix=settings.raw_prefix),
+        recommended_connection(
+            streams, raw_prefix=settings.raw_prefix, mappings=load(settings.replication_mappings)
+        ),
         recommended_destination(settings.warehouse),
         refreshed_from="default: the recommended connection, generated from the source tables "
         "(adw airbyte refresh-specs --from-source)",
@@ -88,7 +91,9 @@ def refresh_specs(output: str | None, from_source: bool) -> None:
         cfg.require()
         with step(f"asking Airbyte at {cfg.rest_api_base_url} for connection {cfg.connection_id}"):
             snapshot = fetch_snapshot(make_client(cfg), cfg.connection_id)
-    errors, warnings = check_snapshot(snapshot, settings.raw_prefix)
+    errors, warnings = check_snapshot(
+        snapshot, settings.raw_prefix, load(settings.replication_mappings)
+    )
     for w in warnings:
         click.secho(f"warning: {w}", fg="yellow", err=True)
     if errors:

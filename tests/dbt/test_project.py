@@ -135,7 +135,8 @@ def test_statuses_have_accepted_values(manifest):
     accepted = {
         (t["attached_node"].split(".")[-1], t["column_name"])
         for t in manifest["nodes"].values()
-        if t["resource_type"] == "test" and t["test_metadata"]["name"] == "accepted_values"
+        if t["resource_type"] == "test"
+        and t.get("test_metadata", {}).get("name") == "accepted_values"
     }
     for model, column in [
         ("stg_sales__orders", "status_code"),

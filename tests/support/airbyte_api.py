@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 
 from adw_assets.lib.airbyte.catalog import introspect, recommended_connection
+from adw_assets.lib.mappings import Mappings, from_connection
 from adw_assets.lib.replication import DuckDBDestination, replicate
 from tests.support.airbyte_api_http import AirbyteRoutes, handler
 
@@ -88,6 +89,7 @@ class AirbyteStandIn(AirbyteRoutes):
         raw_prefix: str = "raw_",
         destination_type: str = "duckdb",
         client_id: str = "adw-test-client",
+        mappings: Mappings | None = None,
     ):
         self.source_dsn = source_dsn
         self.duckdb_path = Path(duckdb_path)
@@ -106,6 +108,7 @@ class AirbyteStandIn(AirbyteRoutes):
             workspace_id=self.workspace_id,
             source_id=self.source_id,
             destination_id=self.destination_id,
+            mappings=mappings,
         )
         self.destination = {
             "destinationId": self.destination_id,
@@ -233,6 +236,13 @@ class AirbyteStandIn(AirbyteRoutes):
             }
         job.status, job.updated, job.ended = ("failed" if failure else "succeeded"), now, now
 
+    def _mappings(self) -> Mappings:
+        hashing = []
+        for s in self.connection["syncCatalog"]["streams"]:
+            name = f"{s['stream']['namespace']}.{s['stream']['name']}"
+            hashing += from_connection(name, s["config"].get("mappers")).hashing
+        return Mappings(tuple(hashing))
+
     def _write(self, job_id: int) -> list[dict[str, Any]]:
         """Sync the selected streams with the embedded engine, read with ``>=`` the cursor
         and no lag window, as Airbyte does; a failed stream fails the job."""
@@ -255,6 +265,8 @@ class AirbyteStandIn(AirbyteRoutes):
             ],
             lag_seconds=0,
             retries=0,
+            # as Airbyte: the connection's hashing mappers, applied before the destination
+            mappings=self._mappings(),
         )
         result.raise_for_failures()
         stats = []

@@ -24,6 +24,7 @@ from adw_assets.lib.airbyte.cache import make_snapshot, read_snapshot
 from adw_assets.lib.airbyte.config import AirbyteConfig, airbyte_config
 from adw_assets.lib.airbyte.sync import SyncResult, sync_and_poll
 from adw_assets.lib.airbyte.translation import StreamTable, check_snapshot, selected_tables
+from adw_assets.lib.mappings import load
 from adw_assets.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def _metadata(t: StreamTable, result: SyncResult, cfg: AirbyteConfig) -> dict[st
     state = result.stream_states.get(t.stream, {})
     columns = [
         dg.TableColumn(name, info.get("airbyte_type") or info.get("format") or info["type"])
-        for name, info in (t.json_schema.get("properties") or {}).items()
+        for name, info in t.columns.items()
     ]
     # the embedded replicator's metadata names, where Airbyte reports the same thing
     metadata = {
@@ -129,7 +130,7 @@ def airbyte_replicator(settings: Settings) -> AirbyteReplicator:
     """
     cfg = airbyte_config(settings)
     snapshot = read_snapshot(cfg.specs_path)
-    errors, _ = check_snapshot(snapshot, settings.raw_prefix)
+    errors, _ = check_snapshot(snapshot, settings.raw_prefix, load(settings.replication_mappings))
     if errors:
         raise ConfigError(
             f"the Airbyte spec cache {cfg.specs_path} describes a connection adw cannot use: "

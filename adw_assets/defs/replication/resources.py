@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import dagster as dg
 
 from adw_assets.defs.source.resources import SourceResource
 from adw_assets.defs.warehouse.resources import WarehouseResource
+from adw_assets.errors import ConfigError
+from adw_assets.lib.mappings import load as load_mappings
 from adw_assets.lib.replication import ProgressEvent, StreamResult, replicate
 from adw_assets.lib.secrets import redact
 from adw_assets.lib.source.catalog import SourceTable
@@ -83,7 +86,10 @@ class EmbeddedReplicator(ReplicatorResource):
             if event.phase in ("failed", "retry"):
                 context.log.warning(line)
 
-        with warehouse.destination(s.replication_memory_limit) as destination:
+        with (
+            _no_retry_on(ConfigError),  # a bad setting: retrying the step cannot help
+            warehouse.destination(s.replication_memory_limit) as destination,
+        ):
             result = replicate(
                 source.replication_dsn(),
                 destination,
@@ -95,6 +101,7 @@ class EmbeddedReplicator(ReplicatorResource):
                 retries=_given(self.retries, s.replication_retries),
                 workers=_given(self.workers, s.replication_workers),
                 raw_history=s.replication_raw_history,
+                mappings=load_mappings(s.replication_mappings),
                 progress=progress,
             )
         context.log.info(
@@ -110,6 +117,15 @@ class EmbeddedReplicator(ReplicatorResource):
                 description=redact("\n".join(f.error or f.stream for f in result.failed)),
                 metadata={"failed_streams": ", ".join(f.stream for f in result.failed)},
             )
+
+
+@contextmanager
+def _no_retry_on(*errors: type[Exception]) -> Iterator[None]:
+    """Fail the step at once, with the error's own message, on ``errors``."""
+    try:
+        yield
+    except errors as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 def _given(value: int | None, default: int) -> int:

@@ -66,6 +66,26 @@ def _pick(data: Mapping[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: data[k] for k in fields if k in data}
 
 
+_HASHING_FIELDS = ("targetField", "method", "fieldNameSuffix")
+
+
+def _trim_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A stream's config; of its mappers only the type, and a hashing mapper's settings (an
+    encryption mapper's key never reaches the cache)."""
+    out = _pick(config, _STREAM_CONFIG_FIELDS)
+    if config.get("mappers"):
+        out["mappers"] = [
+            {"type": m.get("type")}
+            | (
+                {"mapperConfiguration": _pick(m.get("mapperConfiguration") or {}, _HASHING_FIELDS)}
+                if m.get("type") == "hashing"
+                else {}
+            )
+            for m in config["mappers"]
+        ]
+    return out
+
+
 def trim_connection(details: Mapping[str, Any]) -> dict[str, Any]:
     """The configuration API's connection, reduced to its identity, namespace and catalog."""
     connection = _pick(details, _CONNECTION_FIELDS)
@@ -73,7 +93,7 @@ def trim_connection(details: Mapping[str, Any]) -> dict[str, Any]:
         "streams": [
             {
                 "stream": _pick(s.get("stream", {}), _STREAM_FIELDS),
-                "config": _pick(s.get("config", {}), _STREAM_CONFIG_FIELDS),
+                "config": _trim_config(s.get("config", {})),
             }
             for s in details.get("syncCatalog", {}).get("streams", [])
         ]

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from adw_assets.lib.mappings import Mappings
 from adw_assets.lib.source.catalog import CURSOR_FIELD, SCHEMAS, TABLES
 
 # Deterministic ids for the default cache; `adw airbyte refresh-specs` replaces them.
@@ -99,8 +100,9 @@ def introspect(conn, tables: Iterable[tuple[str, str]] | None = None) -> list[So
     ]
 
 
-def stream_entry(stream: SourceStream) -> dict[str, Any]:
-    """One entry of ``syncCatalog.streams``: incremental | append + deduped on modifieddate."""
+def stream_entry(stream: SourceStream, mappings: Mappings | None = None) -> dict[str, Any]:
+    """One entry of ``syncCatalog.streams``: incremental | append + deduped on modifieddate,
+    with the hashing mappers of ``mappings`` (``ADW_REPLICATION_MAPPINGS``)."""
     properties = {name: json_schema_type(pg_type) for name, pg_type in stream.columns}
     primary_key = [[c] for c in stream.primary_key]
     incremental = CURSOR_FIELD in properties and bool(primary_key)
@@ -127,6 +129,10 @@ def stream_entry(stream: SourceStream) -> dict[str, Any]:
             "generationId": 0,
             "minimumGenerationId": 0,
             "syncId": 0,
+            "mappers": [
+                {"type": "hashing", "mapperConfiguration": h.airbyte_config()}
+                for h in (mappings or Mappings()).of(f"{stream.namespace}.{stream.name}")
+            ],
         },
     }
 
@@ -140,6 +146,7 @@ def recommended_connection(
     source_id: str = DEFAULT_SOURCE_ID,
     destination_id: str = DEFAULT_DESTINATION_ID,
     name: str = CONNECTION_NAME,
+    mappings: Mappings | None = None,
 ) -> dict[str, Any]:
     """The connection in the shape of the configuration API's ``POST /connections/get``."""
     return {
@@ -152,7 +159,7 @@ def recommended_connection(
         "destinationId": destination_id,
         "workspaceId": workspace_id,
         "operationIds": [],
-        "syncCatalog": {"streams": [stream_entry(s) for s in streams]},
+        "syncCatalog": {"streams": [stream_entry(s, mappings) for s in streams]},
         "scheduleType": "manual",
         "status": "active",
         "nonBreakingChangesPreference": "propagate_columns",

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from adw_assets.lib.mappings import Mappings, from_connection
 from adw_assets.lib.source.catalog import CURSOR_FIELD, TABLES_BY_NAME
 
 
@@ -31,6 +32,14 @@ class StreamTable:
     primary_key: tuple[str, ...]
     generation: int | None
     json_schema: Mapping[str, Any]
+    mappings: Mappings = field(default_factory=Mappings)
+    """The stream's hashing mappers on the connection."""
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The JSON schema of each column as Airbyte writes it (hashed fields renamed)."""
+        properties = self.json_schema.get("properties") or {}
+        return self.mappings.json_schema(f"{self.source_namespace}.{self.stream}", properties)
 
     @property
     def key_path(self) -> list[str]:
@@ -76,6 +85,9 @@ def stream_tables(snapshot: Mapping[str, Any]) -> list[StreamTable]:
                 primary_key=tuple(p[0] for p in config.get("primaryKey") or () if p),
                 generation=config.get("generationId"),
                 json_schema=stream.get("jsonSchema") or {},
+                mappings=from_connection(
+                    f"{source_namespace}.{stream['name']}", config.get("mappers")
+                ),
             )
         )
     return tables
@@ -85,11 +97,14 @@ def selected_tables(snapshot: Mapping[str, Any]) -> list[StreamTable]:
     return [t for t in stream_tables(snapshot) if t.selected]
 
 
-def check_snapshot(snapshot: Mapping[str, Any], raw_prefix: str) -> tuple[list[str], list[str]]:
+def check_snapshot(
+    snapshot: Mapping[str, Any], raw_prefix: str, mappings: Mappings | None = None
+) -> tuple[list[str], list[str]]:
     """``(errors, warnings)`` about a connection, against adw's contract.
 
     Errors: the connection would write other tables than adw's graph and dbt expect (a
-    namespace other than ``<raw_prefix><schema>``, a stream prefix, two streams of one name).
+    namespace other than ``<raw_prefix><schema>``, a stream prefix, two streams of one name);
+    ``mappings`` (``ADW_REPLICATION_MAPPINGS``, when set) hash other fields than its mappers.
     Warnings: a source table not synced, or synced without incremental | append + deduped on
     ``modifieddate`` with the table's primary key.
     """
@@ -110,6 +125,16 @@ def check_snapshot(snapshot: Mapping[str, Any], raw_prefix: str) -> tuple[list[s
             errors.append(
                 f"stream {t.source_namespace}.{t.stream} lands in {t.namespace}.{t.stream}, "
                 f"not {expected}.{t.stream} (ADW_RAW_PREFIX={raw_prefix!r}). {fix}"
+            )
+    if mappings:
+        on_airbyte = Mappings(tuple(h for t in tables for h in t.mappings.hashing))
+        names = [f"{t.source_namespace}.{t.stream}" for t in tables]
+        differ = mappings.differences(on_airbyte, names)
+        if differ:
+            errors.append(
+                f"ADW_REPLICATION_MAPPINGS and the connection's hashing mappers differ on "
+                f"{', '.join(differ)}: set the same mappers on the Airbyte connection "
+                "(docs/airbyte.md, Hashing fields), then run `adw airbyte refresh-specs`."
             )
     for name, count in Counter(t.stream for t in tables).items():
         if count > 1:

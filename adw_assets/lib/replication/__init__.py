@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from adw_assets.lib.mappings import load as load_mappings
 from adw_assets.lib.replication.bigquery_destination import BigQueryDestination
 from adw_assets.lib.replication.destination import (
     Destination,
@@ -85,6 +86,7 @@ def replicate_from_settings(
         "retries": settings.replication_retries,
         "workers": settings.replication_workers,
         "raw_history": settings.replication_raw_history,
+        "mappings": load_mappings(settings.replication_mappings),
     }
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return replicate(

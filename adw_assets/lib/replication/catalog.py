@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import psycopg
 import pyarrow as pa
 from psycopg import sql
+
+from adw_assets.lib.mappings import POSTGRES_DIGESTS, Mappings
 
 _CATALOG_SQL = """
 select n.nspname, c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
@@ -56,6 +58,9 @@ class Stream:
     primary_key: tuple[str, ...]
     estimated_bytes: int = 0
     """Size of the table (heap and TOAST) in the source, to schedule the big ones."""
+    hashed: tuple[str, ...] = ()
+    """Source columns that land only hashed (``ADW_REPLICATION_MAPPINGS``, see :func:`hash_fields`):
+    the warehouse must not hold them in clear."""
 
     @property
     def name(self) -> str:
@@ -118,6 +123,33 @@ def discover(conn: psycopg.Connection, names: Sequence[str]) -> dict[str, Stream
         schema, table = key.split(".", 1)
         out[key] = Stream(schema, table, tuple(columns), pks.get(key, ()), estimates[key])
     return out
+
+
+def hash_fields(stream: Stream, mappings: Mappings) -> Stream:
+    """The stream as Airbyte's hashing mappers land it: each hashed column replaced, at its
+    place, by ``<column><suffix>`` (text), computed by PostgreSQL in the COPY's select, so the
+    clear value never leaves the source. Raises :class:`~adw_assets.lib.mappings.MappingError`
+    when a mapper does not fit the stream's columns."""
+    mappers = {h.output_field: h for h in mappings.of(stream.name)}
+    if not mappers:
+        return stream
+    mapped = mappings.columns(stream.name, [(c.name, c.pg_type) for c in stream.columns])
+    columns = []
+    for (name, _), col in zip(mapped, stream.columns, strict=True):
+        h = mappers.get(name) if name != col.name else None
+        if h is None:
+            columns.append(col)
+            continue
+        text = sql.SQL("convert_to(cast({} as text), 'UTF8')").format(sql.Identifier(col.name))
+        digest = sql.SQL(POSTGRES_DIGESTS[h.method]) if h.method != "MD5" else None
+        expr = (
+            sql.SQL("md5({})").format(text)
+            if digest is None  # md5() gives hex already; the sha*() functions give bytes
+            else sql.SQL("encode({}({}), 'hex')").format(digest, text)
+        )
+        columns.append(Column(name, "text", "VARCHAR", pa.string(), expr))
+    hashed = tuple(h.target_field for h in mappers.values())
+    return replace(stream, columns=tuple(columns), hashed=hashed)
 
 
 _WIDENINGS = {

@@ -20,6 +20,7 @@ import psycopg
 import pyarrow.compute as pc
 
 from adw_assets.errors import AdwError, SourceError
+from adw_assets.lib.mappings import Mappings
 from adw_assets.lib.replication import faults, reader
 from adw_assets.lib.replication.catalog import Stream
 from adw_assets.lib.replication.destination import Destination, DestinationRun, LoadPlan
@@ -204,15 +205,17 @@ def replicate(
     workers: int = 2,
     backoff_seconds: float = 1.0,
     raw_history: bool = True,
+    mappings: Mappings | None = None,
 ) -> ReplicationResult:
     """Replicate the streams (default: all 12) from ``source_dsn`` into ``destination``.
 
     Returns per-stream results; a failed stream is reported in the result (``.ok`` is false)
-    and leaves its table and state untouched, while the other streams go on.
+    and leaves its table and state untouched, while the other streams go on. ``mappings``
+    (Airbyte's hashing mappers, :mod:`adw_assets.lib.mappings`) hash fields before they land.
     """
     started = time.perf_counter()
     names, refresh, catalog = plan_streams(
-        source_dsn, streams, full_refresh, retries, backoff_seconds
+        source_dsn, streams, full_refresh, retries, backoff_seconds, mappings
     )
     workers = min(max(1, workers), len(names))
     namespaces = sorted({prefix + catalog[n].schema for n in names})

@@ -57,7 +57,16 @@ def column_changes(
     """What the final table (its ``current`` columns and types; ``table`` names it in the
     error, e.g. ``DuckDB raw_sales.customer``) needs to hold the source's columns, typed by
     ``type_of``. A type change that ``widens`` does not allow raises
-    :class:`SchemaChangeError` naming the way out (a full refresh rebuilds the table)."""
+    :class:`SchemaChangeError` naming the way out (a full refresh rebuilds the table), and so
+    does a table that still holds a column the stream now hashes (``stream.hashed``)."""
+    clear = [c for c in stream.hashed if c in current]
+    if clear:  # synced before the mapping hashed them: only a rebuild removes the clear values
+        raise SchemaChangeError(
+            f"{stream.name}: {table} holds {', '.join(clear)} in clear, from syncs before "
+            "ADW_REPLICATION_MAPPINGS hashed it. The stream was not synced. Rebuild it with "
+            f"`adw replicate --full-refresh {stream.name}`, then purge the raw history "
+            "(docs/replication.md, Hashing fields)."
+        )
     changes = []
     for col in stream.columns:
         old, new = current.get(col.name), type_of(col)

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import psycopg
 
 from adw_assets.errors import ConfigError, SourceError
+from adw_assets.lib.mappings import VARIABLE, MappingError, Mappings
 from adw_assets.lib.replication import reader
-from adw_assets.lib.replication.catalog import Stream, discover
+from adw_assets.lib.replication.catalog import Stream, discover, hash_fields
 from adw_assets.lib.retry import retrying
 from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import TABLES
@@ -54,9 +55,11 @@ def plan_streams(
     full_refresh: bool | Sequence[str],
     retries: int,
     backoff: float,
+    mappings: Mappings | None = None,
 ) -> tuple[list[str], set[str], dict[str, Stream]]:
     """The stream names to sync (requested plus full-refreshed), those to refresh, and the
-    source catalog of each; fails when the source lacks one of them."""
+    source catalog of each, as it lands (``mappings`` hash some fields); fails when the source
+    lacks one of them or a mapping does not fit it."""
     names = resolve_streams(streams)
     if isinstance(full_refresh, bool):
         refresh = set(names) if full_refresh else set()
@@ -70,4 +73,8 @@ def plan_streams(
             f"the source has no table {', '.join(missing)}; is it the AdventureWorks database? "
             "Run `adw source start` (embedded) or check ADW_SOURCE_DSN."
         )
+    try:
+        catalog = {n: hash_fields(s, mappings or Mappings()) for n, s in catalog.items()}
+    except MappingError as exc:
+        raise ConfigError(f"{VARIABLE}: {exc}") from None
     return names, refresh, catalog

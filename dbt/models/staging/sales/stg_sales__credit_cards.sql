@@ -1,4 +1,5 @@
-{#- The card number stops here: only its type, last four digits and a salted hash go on. -#}
+{#- The card number stops here: only its type, last four digits and a salted hash go on
+    (macros/card_columns.sql: also when it landed hashed by Airbyte's hashing mapping). -#}
 with
 
 source as (
@@ -12,10 +13,7 @@ renamed as (
     select
         cast(creditcardid as {{ dbt.type_bigint() }}) as credit_card_id,
         cast(cardtype as {{ dbt.type_string() }}) as card_type,
-        {{ dbt.right('trim(cast(cardnumber as ' ~ dbt.type_string() ~ '))', 4) }}
-            as card_number_last_four,
-        {{ salted_hash('trim(cast(cardnumber as ' ~ dbt.type_string() ~ '))') }}
-            as card_number_hash,
+        {{ card_number_columns(source('sales', 'creditcard')) }},
         cast(expmonth as {{ dbt.type_bigint() }}) as expiry_month,
         cast(expyear as {{ dbt.type_bigint() }}) as expiry_year,
         cast(modifieddate as {{ dbt.type_timestamp() }}) as modified_at,
