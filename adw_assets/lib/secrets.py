@@ -37,7 +37,7 @@ def dsn_password(dsn: str) -> str | None:
     """The password in ``dsn`` (any libpq form), ``None`` when it has none."""
     try:
         return conninfo_to_dict(dsn).get("password") or None
-    except ProgrammingError:
+    except (ProgrammingError, UnicodeError):  # unparsable, or not UTF-8
         return None
 
 
@@ -47,9 +47,9 @@ def _forms(value: str) -> set[str]:
     return {
         value,
         escaped,
-        urllib.parse.quote(value, safe=""),
-        urllib.parse.quote(value),
-        urllib.parse.quote_plus(value),
+        urllib.parse.quote(value, safe="", errors="surrogateescape"),
+        urllib.parse.quote(value, errors="surrogateescape"),
+        urllib.parse.quote_plus(value, errors="surrogateescape"),
         repr(value)[1:-1],
     }
 
@@ -59,7 +59,7 @@ def _dsn_secrets(dsn: str) -> set[str]:
     cannot parse it (its password cannot be told apart)."""
     try:
         params = conninfo_to_dict(dsn)
-    except ProgrammingError:
+    except (ProgrammingError, UnicodeError):  # unparsable, or not UTF-8
         return {dsn.strip()} if dsn.strip() else set()
     password = params.get("password")
     if not password:
