@@ -34,7 +34,8 @@ TEXT_BYTES = 512
 """Bytes kept of a dead letter's ``field`` and ``detail``."""
 _MARGIN = 64  # characters scanned past a cut (an address has at most 45)
 IP_FIELD = "ip_address"
-"""The event field staging hashes (``salted_hash``): never stored in clear past validation."""
+"""The event field staging hashes (``salted_hash``): never in clear in a dead letter (accepted
+events land it in clear; staging hashes it, docs/security.md)."""
 DAY_DIR = re.compile(r"received_date=(\d{4}-\d{2}-\d{2})")
 
 # what may be an address (then checked by ipaddress): IPv6-like (two colons or more) or
