@@ -92,6 +92,8 @@ def bigquery_env(endpoint: str, project: str) -> dict[str, str]:
         "ADW_BQ_LOCATION": "US",
         "ADW_BQ_DATASET_PREFIX": "adw_",
         "ADW_DBT_TARGET": "emulator",
+        # off the local default a salt is required (dead letters and staging hash with it)
+        "ADW_CARD_HASH_SALT": "a-test-salt-of-the-emulator",
         # dbt-bigquery lives in .venv-bq (it pins libraries Dagster needs newer)
         "ADW_DBT_EXECUTABLE": str(VENV_BQ / "bin" / "dbt"),
     }

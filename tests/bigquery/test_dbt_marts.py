@@ -134,8 +134,8 @@ def warehouses(pg_cluster, bq_emulator, tmp_path_factory):
         duck_env = {"ADW_HOME": str(root / "duck"), **source}
         bq_env = {
             "ADW_HOME": str(root / "bq"),
-            **source,
             **bigquery_env(bq_emulator, new_project()),
+            **source,  # the salt of both
         }
         duck, bq_settings = Settings.from_env(duck_env), Settings.from_env(bq_env)
         environments = {duck.home: duck_env, bq_settings.home: bq_env}
