@@ -55,3 +55,58 @@ def test_dg_list_defs_shows_the_definitions_of_the_code_location():
     assert shown == expected
     assert all(expected.values())
     assert {"elt_job", "web_events_job"} <= shown["jobs"]
+
+
+def test_dg_dev_serves_the_code_location(tmp_path):
+    """`dg dev` (webserver + daemon, as the Dagster docs start) serves every asset of the
+    definitions, beside `adw dev` and `dagster dev -w workspace.yaml`."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    from adw_assets.definitions import build_definitions
+    from adw_assets.lib.dagster_home import DAGSTER_YAML
+
+    home = tmp_path / "dg-home"
+    (home / "dagster").mkdir(parents=True)
+    (home / "dagster" / "dagster.yaml").write_text(DAGSTER_YAML)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+    env.update(ADW_HOME=str(home), DAGSTER_HOME=str(home / "dagster"))
+    log = open(tmp_path / "dg-dev.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [str(DG), "dev", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
+    served: set[str] = set()
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/graphql", data=query,
+                headers={"Content-Type": "application/json"},
+            )  # fmt: skip
+            try:
+                with urllib.request.urlopen(request, timeout=10) as resp:
+                    nodes = json.loads(resp.read())["data"]["assetNodes"]
+                served = {"/".join(n["assetKey"]["path"]) for n in nodes}
+                if served:
+                    break
+            except (OSError, KeyError, TypeError, ValueError):
+                pass
+            time.sleep(1)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+    expected = {
+        k.to_user_string() for k in build_definitions().resolve_asset_graph().get_all_asset_keys()
+    }
+    assert served == expected, (tmp_path / "dg-dev.log").read_text()[-3000:]
