@@ -63,7 +63,10 @@ def test_dbt_tests_are_asset_checks(graph):
         n
         for n in manifest["nodes"].values()
         if n["resource_type"] == "test"
-        and (n.get("attached_node") or "").startswith(("model.", "seed."))
+        and (
+            (n.get("attached_node") or "").startswith(("model.", "seed."))
+            or n["config"].get("meta", {}).get("dagster", {}).get("ref")  # a singular test's
+        )
     ]
     checks = [c for c in graph.asset_check_keys if "dbt" in graph.get(c.asset_key).kinds]
     assert len(checks) == len(data_tests)
