@@ -109,6 +109,7 @@ def test_an_external_source_without_a_replication_dsn_is_refused(tmp_path, comma
         "ADW_HOME": str(tmp_path / "adw"),
         # nothing listens there: the refusal comes before any connection
         "ADW_SOURCE_DSN": f"postgresql://owner:{password}@127.0.0.1:1/shop",
+        "ADW_CARD_HASH_SALT": "a-salt-of-an-external-source",  # adw up checks it first
     }
     done = _adw(env, *command)
     assert done.returncode == 1, done.stdout + done.stderr
