@@ -157,3 +157,13 @@ def test_a_last_line_without_newline_is_held_and_reported(tmp_path, via):
         proc = _stream(path)
         assert proc.returncode == 0, proc.stderr
         assert (_summary(proc)["accepted"], _summary(proc)["rejected"]) == (1, 0)
+
+
+def test_the_measure_counts_the_command_not_the_test_process():
+    """Late in a session the test process holds hundreds of MB; Linux carries a forked child's
+    peak RSS across exec, so the bound above must not count the test process's memory."""
+    ballast = bytearray(600 * 1024 * 1024)  # touched: resident in this process
+    ballast[::4096] = b"x" * len(ballast[::4096])
+    proc = run_measured([sys.executable, "-c", "pass"], env=dict(os.environ))
+    assert proc.returncode == 0 and proc.peak_rss_mb < 100, proc.peak_rss_mb
+    del ballast

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import sys
 import tempfile
-import time
 from dataclasses import dataclass
 
 
@@ -28,26 +29,44 @@ class Measured:
     """The child's peak resident memory, as the kernel counted it (``ru_maxrss``)."""
 
 
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+"""Forks and measures the command. Linux carries a process's peak RSS across exec, so a child
+forked straight from the test process would count the test process's own memory (hundreds of
+MB late in a session); forked from this small launcher it counts only the launcher's pages."""
+
+
 def run_measured(argv: list[str], env: dict, stdin=None, timeout: float = 600) -> Measured:
-    """Run ``argv`` to its end and measure its peak memory exactly (``wait4``, no sampling)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=out, stderr=err)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                _, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+    """Run ``argv`` to its end and measure its peak memory exactly (``wait4`` in a small
+    launcher process, no sampling)."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as peak,
+    ):
+        launcher = [sys.executable, "-S", "-c", _LAUNCHER, peak.name, *argv]
+        proc = subprocess.Popen(
+            launcher, env=env, stdin=stdin, stdout=out, stderr=err, start_new_session=True
+        )
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         out.seek(0)
         err.seek(0)
+        kib = peak.read().strip()
         return Measured(
             proc.returncode,
             out.read().decode(errors="replace"),
             err.read().decode(errors="replace"),
-            usage.ru_maxrss / 1024,  # KiB on Linux
+            int(kib) / 1024 if kib else float("nan"),  # KiB on Linux
         )
