@@ -35,7 +35,10 @@ def adw_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     (home / "dagster").mkdir(parents=True)
     get_settings.cache_clear()
+    umask = os.umask(0o022)  # the umask a user's shell has (adw sets 077 where it runs) ...
+    os.umask(umask)
     yield home
+    os.umask(umask)  # ... and loading the definitions in one test does not leak into the next
     get_settings.cache_clear()
 
 
