@@ -13,8 +13,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import uuid
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -24,6 +22,7 @@ import pytest
 from adw_assets.errors import ConfigError
 from adw_assets.lib.mappings import Hashing, load
 from adw_assets.lib.replication import DuckDBDestination, replicate
+from tests.lib.replication import fixtures
 from tests.support.live_dagster import adw_env
 
 ADW = Path(sys.executable).with_name("adw")
@@ -40,37 +39,14 @@ def mapping(stream: str = "creditcard", field: str = "cardnumber", **config) -> 
 CARD_MAPPING = mapping()
 
 
-def with_database(dsn: str, database: str) -> str:
-    from adw_assets.lib.source.server import with_database
-
-    return with_database(dsn, database)
-
-
-@pytest.fixture(scope="module")
-def seeded_template(pg_cluster) -> str:
-    """A source seeded at scale 0.01, the template of each test's own copy."""
-    from adw_assets.lib.source.seed import seed_database
-    from adw_assets.lib.source.server import ensure_schema
-
-    name = f"tpl_hash_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_cluster, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    dsn = with_database(pg_cluster, name)
-    ensure_schema(dsn)
-    seed_database(dsn, scale=0.01, seed=11, today=date(2026, 1, 15), progress=lambda _m: None)
-    yield name
-    with psycopg.connect(pg_cluster, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+seeded_template = fixtures.seeded_template  # the shared seeded source (a fixture)
+replica_source = fixtures.replica_source
 
 
 @pytest.fixture
-def source(pg_cluster, seeded_template) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster, autocommit=True) as conn:
-        conn.execute(f'create database "{name}" template "{seeded_template}"')
-    yield with_database(pg_cluster, name)
-    with psycopg.connect(pg_cluster, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
+def source(replica_source) -> str:
+    """A fresh copy of the seeded source; its owner's DSN."""
+    return replica_source
 
 
 def adw(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
