@@ -107,13 +107,9 @@ def test_code_location_takes_every_adw_setting_from_env():
         assert environment.get(name) == f"${{{name}:-{env_value(field)}}}", name
 
 
-def test_stack_dagster_instance_loads_against_postgres(empty_db, tmp_path, monkeypatch):
-    """docker/dagster.yaml as the services load it, on a real (fresh) PostgreSQL database."""
-    from dagster import DagsterInstance
-    from dagster_postgres import PostgresRunStorage
-
-    dsn = urllib.parse.urlsplit(empty_db)
-    socket_dir = dict(urllib.parse.parse_qsl(dsn.query))["host"]
+def stack_dagster_home(tmp_path: Path, monkeypatch, socket_dir: str, user: str, db: str) -> Path:
+    """A DAGSTER_HOME holding docker/dagster.yaml, its DAGSTER_PG_* variables set as the stack's
+    services have them, for ``user`` on ``db`` through the Unix socket in ``socket_dir``."""
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "docker" / "dagster.yaml", home / "dagster.yaml")
@@ -121,11 +117,24 @@ def test_stack_dagster_instance_loads_against_postgres(empty_db, tmp_path, monke
     for name, value in {
         "DAGSTER_PG_HOST": "",
         "DAGSTER_PG_PORT": "5432",
-        "DAGSTER_PG_USER": dsn.username or "postgres",
+        "DAGSTER_PG_USER": user,
         "DAGSTER_PG_PASSWORD": "",
-        "DAGSTER_PG_DB": dsn.path.lstrip("/"),
+        "DAGSTER_PG_DB": db,
     }.items():
         monkeypatch.setenv(name, value)
+    return home
+
+
+def test_stack_dagster_instance_loads_against_postgres(empty_db, tmp_path, monkeypatch):
+    """docker/dagster.yaml as the services load it, on a real (fresh) PostgreSQL database."""
+    from dagster import DagsterInstance
+    from dagster_postgres import PostgresRunStorage
+
+    dsn = urllib.parse.urlsplit(empty_db)
+    socket_dir = dict(urllib.parse.parse_qsl(dsn.query))["host"]
+    home = stack_dagster_home(
+        tmp_path, monkeypatch, socket_dir, dsn.username or "postgres", dsn.path.lstrip("/")
+    )
     with DagsterInstance.from_config(str(home)) as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
         # the webserver's pooled connections (they broke under psycopg 3, see dagster.yaml)

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.containers.test_config import COMPOSE, ROOT, SERVICES
+from tests.containers.test_config import COMPOSE, ROOT, SERVICES, stack_dagster_home
 
 SECRETS_SH = ROOT / "docker" / "postgres" / "secrets.sh"
 INITDB = ROOT / "docker" / "postgres" / "initdb" / "10-adw.sh"
@@ -247,17 +247,6 @@ def test_dagster_storage_works_as_adw_dagster(stack_postgres, tmp_path, monkeypa
     from dagster import DagsterInstance
 
     _, socket = stack_postgres
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(ROOT / "docker" / "dagster.yaml", home / "dagster.yaml")
-    monkeypatch.setenv("PGHOST", socket)  # empty hostname: libpq takes the socket from PGHOST
-    for name, value in {
-        "DAGSTER_PG_HOST": "",
-        "DAGSTER_PG_PORT": "5432",
-        "DAGSTER_PG_USER": "adw_dagster",
-        "DAGSTER_PG_PASSWORD": "",
-        "DAGSTER_PG_DB": "dagster",
-    }.items():
-        monkeypatch.setenv(name, value)
+    home = stack_dagster_home(tmp_path, monkeypatch, socket, "adw_dagster", "dagster")
     with DagsterInstance.from_config(str(home)) as instance:  # creates the schema
         assert instance.get_runs() == []
