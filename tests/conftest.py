@@ -22,6 +22,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ADVENTUREWORKS = REPO_ROOT.parent / "shared" / "adventureworks"
 
 
+SHELL_UMASK = 0o022
+"""The umask of a user's shell."""
+
+
 @pytest.fixture(autouse=True)
 def adw_home(tmp_path, monkeypatch) -> Path:
     """A private ADW_HOME; no ADW_* variable leaks in from the developer's shell."""
@@ -35,10 +39,9 @@ def adw_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
     (home / "dagster").mkdir(parents=True)
     get_settings.cache_clear()
-    umask = os.umask(0o022)  # the umask a user's shell has (adw sets 077 where it runs) ...
-    os.umask(umask)
-    yield home
-    os.umask(umask)  # ... and loading the definitions in one test does not leak into the next
+    os.umask(SHELL_UMASK)  # each test starts as from a user's shell: adw sets 077 where it
+    yield home  # runs (the CLI, the code location), which must not leak into the next test
+    os.umask(SHELL_UMASK)
     get_settings.cache_clear()
 
 

@@ -11,13 +11,13 @@ import warnings
 import click
 
 from adw_assets.errors import AdwError
+from adw_assets.lib.private import private_umask
 from adw_assets.lib.secrets import redacting_output
 
 # No telemetry, no network: adw runs offline.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
-os.umask(0o077)  # every file adw and its children write is private (adw_assets/lib/private.py)
 
 QUIET_WARNINGS = "ignore:XDG_RUNTIME_DIR is not set"
 """Warnings no user can act on, as a ``-W`` filter (also for the Dagster processes adw starts):
@@ -31,6 +31,8 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 def cli(verbose: bool) -> None:
     """adw: AdventureWorks analytics, from PostgreSQL to dashboard, on a laptop or in the cloud."""
+    private_umask()  # every file adw and its children write is private (not on import: a
+    # program that imports adw_assets.cli keeps its own umask)
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -21,9 +21,9 @@ import pytest
 
 from adw_assets.lib.dbt import manifest_path
 from adw_assets.settings import Settings
+from tests.conftest import SHELL_UMASK
 
 ADW = Path(sys.executable).with_name("adw")
-SHELL_UMASK = 0o022
 
 
 def _adw(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -119,3 +119,18 @@ def test_an_older_home_is_made_private_once(tmp_path):
     old.chmod(0o644)  # done once: a file the user opens up later is theirs to decide
     Settings.from_env({"ADW_HOME": str(home)}).ensure_dirs()
     assert stat.S_IMODE(old.stat().st_mode) == 0o644
+
+
+def test_importing_the_cli_leaves_the_importers_umask():
+    """Only running a command makes files private: a program (or a test session) that imports
+    ``adw_assets.cli`` keeps its umask. Set on import, it leaked 077 into a whole test session
+    and a venv created later was unreadable to the embedded server's OS user (initdb exit 127)."""
+    code = (
+        "import os; os.umask(0o022); import adw_assets.cli; "
+        "from click.testing import CliRunner; "
+        "before = os.umask(0o022); os.umask(before); "
+        "CliRunner().invoke(adw_assets.cli.cli, ['source', '--help']); "
+        "print(oct(before), oct(os.umask(0)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0o22", "0o77"]

@@ -32,8 +32,15 @@ def expected_ids(generator: EventGenerator, start: int, end: int) -> set[str]:
     }
 
 
+# Late events are 1 to (lookback - 1) hours late: with a 72-hour lookback some are always more
+# than a day late, so a batch spans two UTC days whatever the hour the test runs at (with the
+# default 24 hours, after 22:00 UTC every late event fell on today).
+LOOKBACK_HOURS = 72.0
+
+
 def test_stream_lands_valid_events_and_dead_letters_the_rest(cfg):
-    generator = EventGenerator(4, bad_ratio=0.1)
+    cfg = dataclasses.replace(cfg, lookback_hours=LOOKBACK_HOURS)
+    generator = EventGenerator(4, bad_ratio=0.1, lookback_hours=LOOKBACK_HOURS)
     stats = run_stream(GeneratorSource(generator, rate=0, limit=12_000, max_batch=5000), cfg)
     assert (stats.accepted + stats.rejected, stats.batches) == (12_000, 3)
     rows = landed(cfg, "event_id, timestamp, event_date")
@@ -109,7 +116,9 @@ def test_crash_between_rename_and_checkpoint_rewrites_the_same_files(cfg, monkey
 
 
 def test_crash_after_part_of_a_batch_loses_and_duplicates_nothing(cfg, monkeypatch):
-    generator = EventGenerator(9, bad_ratio=0.3)  # many late events: batches span two days
+    cfg = dataclasses.replace(cfg, lookback_hours=LOOKBACK_HOURS)
+    # many late events: batches span two days
+    generator = EventGenerator(9, bad_ratio=0.3, lookback_hours=LOOKBACK_HOURS)
     published = []
     real = landing._publish
 
