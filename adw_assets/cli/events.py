@@ -165,21 +165,30 @@ def _unterminated(from_file: Path, size: int) -> str:
 @command.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
-    """Landing-zone files and events, dead letters by reason, stream checkpoints."""
+    """Accepted events where the warehouse keeps them (the landing zone, or the BigQuery table),
+    dead letters by reason, stream checkpoints."""
+    from adw_assets.defs.warehouse.resources import warehouse_resource
     from adw_assets.lib.events.config import events_config
     from adw_assets.lib.events.status import landing_status
 
     cfg = events_config()
-    st = landing_status(cfg)
-    age = None if st.newest_batch_at is None else round(time.time() - st.newest_batch_at, 1)
+    st = landing_status(cfg)  # dead letters and checkpoints stay local on either warehouse
+    store = warehouse_resource().web_events()
+    held = store.metadata()  # metadata only: no query, free on BigQuery
+    events = int(held.get("events", 0))
+    newest = held.get("newest_batch_at")
+    age = None if newest is None else round(time.time() - newest, 1)
+    total = events + st.dead_letters
+    ratio = st.dead_letters / total if total else 0.0
     summary = {
+        "store": store.where,
         "landing_dir": str(cfg.landing_dir),
         "files": st.files,
-        "events": st.events,
+        "events": events,
         "event_dates": st.partitions,
         "newest_batch_age_seconds": age,
         "dead_letters": st.dead_letters,
-        "dead_letter_ratio": round(st.dead_letter_ratio, 6),
+        "dead_letter_ratio": round(ratio, 6),
         "max_dead_letter_ratio": cfg.max_dead_letter_ratio,
         "dead_letters_by_reason": st.dead_by_reason,
         "streams": [
@@ -188,14 +197,20 @@ def status(as_json: bool) -> None:
             for c in st.checkpoints
         ],
     }  # fmt: skip
+    if "streaming_buffer_rows" in held:
+        summary["streaming_buffer_rows"] = held["streaming_buffer_rows"]
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"landing zone {cfg.landing_dir}")
-    click.echo(f"  {st.files:,} files, {st.events:,} events, dates {', '.join(st.partitions)}")
+    click.echo(store.where)
+    if "streaming_buffer_rows" in held:
+        buffered = held["streaming_buffer_rows"]
+        click.echo(f"  {events:,} events ({buffered:,} in the streaming buffer)")
+    else:
+        click.echo(f"  {st.files:,} files, {events:,} events, dates {', '.join(st.partitions)}")
     click.echo(f"  newest batch {'never' if age is None else f'{age} s ago'}")
     click.echo(
-        f"  dead letters {st.dead_letters:,} (ratio {st.dead_letter_ratio:.4f}, "
+        f"  dead letters {st.dead_letters:,} in {cfg.dead_letter_dir} (ratio {ratio:.4f}, "
         f"threshold {cfg.max_dead_letter_ratio})"
     )
     if st.dead_by_reason:

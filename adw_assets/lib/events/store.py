@@ -23,6 +23,11 @@ from adw_assets.lib.warehouse import bigquery as bq
 class EventStore(ABC):
     """The accepted web events, wherever the warehouse keeps them."""
 
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """Where they are, for people: the landing zone's folder or the table's id."""
+
     @abstractmethod
     def newest_change(self) -> float | None:
         """When events last arrived (epoch seconds), or ``None`` when none ever did."""
@@ -40,6 +45,10 @@ class LandingZone(EventStore):
 
     def __init__(self, cfg: EventsConfig) -> None:
         self.cfg = cfg
+
+    @property
+    def where(self) -> str:
+        return f"landing zone {self.cfg.landing_dir}"
 
     def newest_change(self) -> float | None:
         return newest_batch_mtime(self.cfg)
@@ -60,10 +69,15 @@ class LandingZone(EventStore):
 class BigQueryEventTable(EventStore):
     """The table ``<ADW_RAW_PREFIX>web.events`` filled by streaming inserts (BigQuery)."""
 
-    def __init__(self, client: Callable[[], AbstractContextManager]) -> None:
+    def __init__(self, client: Callable[[], AbstractContextManager], project: str) -> None:
         self.client = client
         """Opens a ``google.cloud.bigquery.Client`` (a context manager)."""
+        self.project = project
         self.dataset = events_dataset()
+
+    @property
+    def where(self) -> str:
+        return f"BigQuery table {bq.table_id(self.project, self.dataset, TABLE)}"
 
     def _facts(self) -> bq.TableFacts | None:
         with self.client() as client:
