@@ -1,4 +1,5 @@
-"""``adw events``: generate web events, stream them into the landing zone, show its status."""
+"""``adw events``: generate web events, stream them into the warehouse's event store (the
+landing zone, or the BigQuery table), show its status."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from adw_assets.cli._common import echo_table
 
 @click.group(name="events")
 def command() -> None:
-    """Web events: generate, stream into the landing zone ($ADW_HOME/events), status."""
+    """Web events: generate, stream (into the landing zone $ADW_HOME/events, or BigQuery's
+    <ADW_RAW_PREFIX>web.events), status."""
 
 
 def _ratio(_ctx, _param, value: float) -> float:
@@ -114,6 +116,7 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     from adw_assets.lib.events.generator import EventGenerator
     from adw_assets.lib.events.landing import warm_up
     from adw_assets.lib.events.reference import load_reference
+    from adw_assets.lib.events.store import event_store
     from adw_assets.lib.events.stream import run_stream
 
     cfg = events_config()
@@ -135,7 +138,8 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
     try:
         warm_up()  # one-off imports before the "streaming" line, so it means "running now"
-        click.echo(f"streaming {source.name} into {cfg.landing_dir} (Ctrl-C stops)", err=True)
+        where = event_store().where
+        click.echo(f"streaming {source.name} into the {where} (Ctrl-C stops)", err=True)
         stats = run_stream(
             source, cfg, duration=duration, stop=stop, progress=None if quiet else sys.stderr
         )
@@ -167,13 +171,13 @@ def _unterminated(from_file: Path, size: int) -> str:
 def status(as_json: bool) -> None:
     """Accepted events where the warehouse keeps them (the landing zone, or the BigQuery table),
     dead letters by reason, stream checkpoints."""
-    from adw_assets.defs.warehouse.resources import warehouse_resource
     from adw_assets.lib.events.config import events_config
     from adw_assets.lib.events.status import landing_status
+    from adw_assets.lib.events.store import event_store
 
     cfg = events_config()
     st = landing_status(cfg)  # dead letters and checkpoints stay local on either warehouse
-    store = warehouse_resource().web_events()
+    store = event_store()
     held = store.metadata()  # metadata only: no query, free on BigQuery
     events = int(held.get("events", 0))
     newest = held.get("newest_batch_at")

@@ -10,14 +10,15 @@ and what to record on the ``web/events`` materialization.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from adw_assets.lib.events.bigquery_sink import TABLE, events_dataset
-from adw_assets.lib.events.config import EventsConfig
+from adw_assets.lib.events.config import EventsConfig, events_config
 from adw_assets.lib.events.status import landing_status, newest_batch_mtime
 from adw_assets.lib.warehouse import bigquery as bq
+from adw_assets.settings import Settings, get_settings
 
 
 class EventStore(ABC):
@@ -106,3 +107,22 @@ class BigQueryEventTable(EventStore):
             "bytes": facts.bytes,
             "newest_batch_at": max(newest).timestamp() if newest else None,
         }
+
+
+def event_store(settings: Settings | None = None) -> EventStore:
+    """The store of these settings' warehouse, without Dagster (for the `adw events`
+    commands); Dagster's assets and checks get theirs from ``WarehouseResource.web_events``."""
+    settings = settings or get_settings()
+    if settings.warehouse == "bigquery":
+        config = bq.bigquery_config(settings)
+
+        @contextmanager
+        def client() -> Iterator:
+            made = bq.make_client(config)
+            try:
+                yield made
+            finally:
+                made.close()
+
+        return BigQueryEventTable(client, config.project)
+    return LandingZone(events_config())
