@@ -285,6 +285,7 @@ def test_the_wheel_installs_in_a_fresh_environment_and_runs_adw_up_in_an_empty_f
     finally:
         subprocess.run([adw, "source", "stop"], cwd=work, env=env, **run)
     assert up.returncode == 0, (up.stdout + up.stderr)[-4000:]
+    assert "dashboard:   adw dashboard" in up.stdout  # the adw on PATH, not .venv/bin/adw
     assert "Warning" not in up.stderr, up.stderr
     assert "Traceback" not in up.stderr
     assert (work / ".adw" / "warehouse.duckdb").is_file()

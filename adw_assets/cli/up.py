@@ -8,7 +8,10 @@ from the snapshot the dashboard shows.
 
 from __future__ import annotations
 
+import shutil
+import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -84,8 +87,17 @@ def up(scale: float, seed_: int, events: int) -> None:
     click.echo(
         f"\nadw up finished in {time.perf_counter() - started:.1f} s; ADW_HOME={settings.home}"
     )
-    click.echo(
-        f"dashboard:  .venv/bin/adw dashboard  ->  http://127.0.0.1:{settings.dashboard_port}"
-    )
-    click.echo(f"Dagster UI: .venv/bin/adw dev        ->  http://127.0.0.1:{settings.dagster_port}")
-    click.echo("live events: .venv/bin/adw events stream --rate 50")
+    adw = _adw_command()
+    click.echo(f"dashboard:   {adw} dashboard  ->  http://127.0.0.1:{settings.dashboard_port}")
+    click.echo(f"Dagster UI:  {adw} dev        ->  http://127.0.0.1:{settings.dagster_port}")
+    click.echo(f"live events: {adw} events stream --rate 50")
+
+
+def _adw_command() -> str:
+    """How to call this adw again: ``adw`` when that is it on PATH, else the path it was run by
+    (``.venv/bin/adw`` after ``make up``), relative to the working directory when inside it."""
+    ran = Path(sys.argv[0]).resolve()
+    found = shutil.which("adw")
+    if found and Path(found).resolve() == ran:
+        return "adw"
+    return str(ran.relative_to(Path.cwd())) if ran.is_relative_to(Path.cwd()) else str(ran)

@@ -76,6 +76,29 @@ def test_a_failed_stream_exits_1_and_names_the_problem(replica_source, adw_home,
     assert "expmonth" in err and "--full-refresh sales.creditcard" in err
 
 
+def test_an_unreachable_source_fails_at_once_and_says_why(adw_home, capsys, monkeypatch):
+    """The engine retries the source (ADW_REPLICATION_RETRIES); the Dagster step is not retried
+    on top of it, and the error is the engine's, on one line, the password masked."""
+    import dagster as dg
+
+    from adw_assets.settings import get_settings
+
+    dsn = "postgresql://adw:pw-0f3c9a@127.0.0.1:9/absent"  # nothing listens on port 9
+    for name in ("ADW_SOURCE_DSN", "ADW_REPLICATION_DSN"):
+        monkeypatch.setenv(name, dsn)
+    monkeypatch.setenv("ADW_REPLICATION_RETRIES", "0")
+    get_settings.cache_clear()
+    code, _, err = adw("replicate", "store", capsys=capsys)
+    assert code == 1
+    [line] = [x for x in err.splitlines() if x.startswith("error: ")]
+    assert "cannot read the source catalog" in line and "ADW_REPLICATION_DSN" in line
+    assert "pw-0f3c9a" not in err and "max_retries" not in err
+    with dg.DagsterInstance.get() as instance:
+        [run] = instance.get_runs()
+        [step] = instance.get_run_step_stats(run.run_id)
+        assert step.attempts == 1
+
+
 @pytest.mark.slow
 def test_the_installed_command_runs_end_to_end(replica_source, adw_home):
     proc = subprocess.run(

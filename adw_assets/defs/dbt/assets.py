@@ -71,8 +71,9 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
                     .fetch_row_counts()
                     .fetch_column_metadata(with_column_lineage=False)
                 )
-                if failure is not None:
-                    raise failure
+                if failure is not None:  # a failing model or test fails the same way again:
+                    # no step retry (dbt's adapters retry their own transient errors)
+                    raise dg.Failure(description=str(failure), allow_retries=False) from failure
             finally:
                 release_duckdb()
                 finish_run_target(settings, target)

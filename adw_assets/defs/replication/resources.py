@@ -15,7 +15,7 @@ import dagster as dg
 
 from adw_assets.defs.source.resources import SourceResource
 from adw_assets.defs.warehouse.resources import WarehouseResource
-from adw_assets.errors import ConfigError
+from adw_assets.errors import ConfigError, SourceError
 from adw_assets.lib.mappings import load as load_mappings
 from adw_assets.lib.replication import ProgressEvent, StreamResult, replicate
 from adw_assets.lib.secrets import redact
@@ -87,7 +87,8 @@ class EmbeddedReplicator(ReplicatorResource):
                 context.log.warning(line)
 
         with (
-            _no_retry_on(ConfigError),  # a bad setting: retrying the step cannot help
+            # a bad setting, or a source the engine already retried (ADW_REPLICATION_RETRIES)
+            _no_retry_on(ConfigError, SourceError),
             warehouse.destination(s.replication_memory_limit) as destination,
         ):
             result = replicate(
@@ -112,10 +113,11 @@ class EmbeddedReplicator(ReplicatorResource):
         for stream in result.streams:
             if stream.ok:
                 yield _materialization(s.raw_prefix, stream, result.seconds)
-        if result.failed:
+        if result.failed:  # the engine retried what a retry can fix: the step fails now
             raise dg.Failure(
                 description=redact("\n".join(f.error or f.stream for f in result.failed)),
                 metadata={"failed_streams": ", ".join(f.stream for f in result.failed)},
+                allow_retries=False,
             )
 
 

@@ -44,7 +44,7 @@ def _discover(dsn: str, names: list[str], retries: int, backoff: float) -> dict[
     except psycopg.OperationalError as exc:
         raise SourceError(
             f"cannot read the source catalog at {redact_dsn(dsn)} after {retries + 1} "
-            f"attempt(s): {redact(exc, dsn).strip()}. Check that the source is up "
+            f"attempt(s): {' '.join(redact(exc, dsn).split())}. Check that the source is up "
             "(`adw source status`) and that ADW_REPLICATION_DSN is right."
         ) from None
 

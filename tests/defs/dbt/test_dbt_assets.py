@@ -135,6 +135,9 @@ def test_failed_dbt_test_is_reported_by_adw_build(chain, full_build, home, capsy
             captured.out
         )
         assert "dbt build failed" in captured.err
+        with dg.DagsterInstance.get() as instance:  # a failing test is not re-run by a retry
+            run = instance.get_runs(limit=1)[0]
+            assert [s.attempts for s in instance.get_run_step_stats(run.run_id)] == [1]
     finally:
         with duckdb.connect(str(chain.duckdb_path)) as con:
             key = con.execute("select salesorderid, _airbyte_raw_id from dup").fetchone()
