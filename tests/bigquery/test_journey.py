@@ -5,10 +5,10 @@ A fresh deployment: an external source database (the real AdventureWorks from
 ``../shared/adventureworks`` when present, else synthetic data) and an empty BigQuery project.
 Every step is an ``adw`` subprocess with ``ADW_WAREHOUSE=bigquery``: load the source, replicate,
 build before any web event, stream events, build again, export the dashboard snapshot (`adw
-dashboard`), simulate OLTP activity, replicate and build incrementally. Then the same source
-and the same events go through a DuckDB deployment (built once before the events too), and the
-business marts read back from BigQuery equal DuckDB's to the cent, as do the answers both
-`adw build` print.
+dashboard`), simulate OLTP activity, replicate and build incrementally, then `adw up` (the
+same hourly ELT in one command). Then the same source and the same events go through a DuckDB
+deployment (built once before the events too), and the business marts read back from BigQuery
+equal DuckDB's to the cent, as do the answers `adw up` and `adw build` print.
 """
 
 from __future__ import annotations
@@ -69,11 +69,20 @@ class Deployment:
         return done
 
 
-def _answers(stdout: str) -> str:
-    """The five answers `adw build` prints (from "1. " on)."""
-    start = re.search(r"^1\. ", stdout, re.MULTILINE)
-    assert start, f"no answers printed:\n{stdout[-3000:]}"
-    return stdout[start.start() :].strip()
+def _answers(stdout: str) -> list[str]:
+    """The five answers `adw build` and `adw up` print: from "1. " to the first line that is
+    neither a question nor indented under one."""
+    lines = stdout.splitlines()
+    starts = [n for n, line in enumerate(lines) if line.startswith("1. ")]
+    assert starts, f"no answers printed:\n{stdout[-3000:]}"
+    answers = []
+    for line in lines[starts[-1] :]:
+        if re.match(r"^\d\. |^   ", line):
+            answers.append(line.rstrip())
+        elif line.strip():
+            break
+    assert sum(bool(re.match(r"^\d\. ", line)) for line in answers) == 5, answers
+    return answers
 
 
 def _rows_read(stdout_and_err: str) -> int:
@@ -190,7 +199,11 @@ def test_the_production_journey_through_adw_on_bigquery_matches_duckdb(
     cloud.adw("source", "simulate", "--orders", "40", "--updates", "60", "--seed", "8")
     again = cloud.adw("replicate")
     assert 0 < _rows_read(again.stdout + again.stderr) < rows_first / 2
-    final = cloud.adw("build")
+    cloud.adw("build")
+
+    # 6. the same hourly ELT in one command: `adw up` (the source holds data: no seeding)
+    final = cloud.adw("up", "--events", "0")
+    assert "not seeding" in final.stderr, final.stderr[-3000:]
 
     # no command read (or created) a DuckDB file on the BigQuery deployment; the salt was
     # never printed nor written in clear (dbt reads it from BigQuery: docs/dbt.md)
