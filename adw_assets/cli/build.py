@@ -36,6 +36,16 @@ def build_selection(defs: dg.Definitions, select: str | None) -> set[dg.AssetKey
     return keys
 
 
+def _names_missing_replicated_table(message: str) -> bool:
+    """dbt's error says a replicated namespace (``raw_sales``, ...) or its table is missing."""
+    from adw_assets.lib.source.catalog import SCHEMAS
+    from adw_assets.settings import get_settings
+
+    prefix = get_settings().raw_prefix
+    missing = "does not exist" in message or "not found" in message.lower()
+    return missing and any(prefix + schema in message for schema in SCHEMAS)
+
+
 def run_build(select: str | None = None, *, full_refresh: bool = False, quiet: bool = False):
     """Build ``select`` through Dagster; returns the run's :class:`pipeline.RunSummary`."""
     defs = pipeline.load_definitions()
@@ -66,8 +76,7 @@ def command(select: str | None, full_refresh: bool, answers: bool) -> None:
     pipeline.print_outcome(summary)
     if not summary.success:
         hint = "fix the model or data and run `adw build` again"
-        if any("raw_" in m and ("does not exist" in m or "not found" in m.lower())
-               for m in summary.dbt_errors.values()):  # fmt: skip
+        if any(_names_missing_replicated_table(m) for m in summary.dbt_errors.values()):
             hint = "the replicated tables are missing: run `adw replicate` first"
         raise BuildError(
             f"dbt build failed: see the failures above and the run in `adw dev` "

@@ -1,4 +1,5 @@
-"""``adw events``: generate web events, stream them into the landing zone, show its status."""
+"""``adw events``: generate web events, stream them into the warehouse's event store (the
+landing zone, or the BigQuery table), show its status."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from adw_assets.cli._common import echo_table
 
 @click.group(name="events")
 def command() -> None:
-    """Web events: generate, stream into the landing zone ($ADW_HOME/events), status."""
+    """Web events: generate, stream (into the landing zone $ADW_HOME/events, or BigQuery's
+    <ADW_RAW_PREFIX>web.events), status."""
 
 
 def _ratio(_ctx, _param, value: float) -> float:
@@ -114,6 +116,7 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     from adw_assets.lib.events.generator import EventGenerator
     from adw_assets.lib.events.landing import warm_up
     from adw_assets.lib.events.reference import load_reference
+    from adw_assets.lib.events.store import event_store
     from adw_assets.lib.events.stream import run_stream
 
     cfg = events_config()
@@ -135,7 +138,8 @@ def stream(rate, duration, count, seed, bad_ratio, from_file, source_name, quiet
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in _STOP_SIGNALS}
     try:
         warm_up()  # one-off imports before the "streaming" line, so it means "running now"
-        click.echo(f"streaming {source.name} into {cfg.landing_dir} (Ctrl-C stops)", err=True)
+        where = event_store().where
+        click.echo(f"streaming {source.name} into the {where} (Ctrl-C stops)", err=True)
         stats = run_stream(
             source, cfg, duration=duration, stop=stop, progress=None if quiet else sys.stderr
         )
@@ -165,21 +169,30 @@ def _unterminated(from_file: Path, size: int) -> str:
 @command.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
-    """Landing-zone files and events, dead letters by reason, stream checkpoints."""
+    """Accepted events where the warehouse keeps them (the landing zone, or the BigQuery table),
+    dead letters by reason, stream checkpoints."""
     from adw_assets.lib.events.config import events_config
     from adw_assets.lib.events.status import landing_status
+    from adw_assets.lib.events.store import event_store
 
     cfg = events_config()
-    st = landing_status(cfg)
-    age = None if st.newest_batch_at is None else round(time.time() - st.newest_batch_at, 1)
+    st = landing_status(cfg)  # dead letters and checkpoints stay local on either warehouse
+    store = event_store()
+    held = store.metadata()  # metadata only: no query, free on BigQuery
+    events = int(held.get("events", 0))
+    newest = held.get("newest_batch_at")
+    age = None if newest is None else round(time.time() - newest, 1)
+    total = events + st.dead_letters
+    ratio = st.dead_letters / total if total else 0.0
     summary = {
+        "store": store.where,
         "landing_dir": str(cfg.landing_dir),
         "files": st.files,
-        "events": st.events,
+        "events": events,
         "event_dates": st.partitions,
         "newest_batch_age_seconds": age,
         "dead_letters": st.dead_letters,
-        "dead_letter_ratio": round(st.dead_letter_ratio, 6),
+        "dead_letter_ratio": round(ratio, 6),
         "max_dead_letter_ratio": cfg.max_dead_letter_ratio,
         "dead_letters_by_reason": st.dead_by_reason,
         "streams": [
@@ -188,14 +201,20 @@ def status(as_json: bool) -> None:
             for c in st.checkpoints
         ],
     }  # fmt: skip
+    if "streaming_buffer_rows" in held:
+        summary["streaming_buffer_rows"] = held["streaming_buffer_rows"]
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"landing zone {cfg.landing_dir}")
-    click.echo(f"  {st.files:,} files, {st.events:,} events, dates {', '.join(st.partitions)}")
+    click.echo(store.where)
+    if "streaming_buffer_rows" in held:
+        buffered = held["streaming_buffer_rows"]
+        click.echo(f"  {events:,} events ({buffered:,} in the streaming buffer)")
+    else:
+        click.echo(f"  {st.files:,} files, {events:,} events, dates {', '.join(st.partitions)}")
     click.echo(f"  newest batch {'never' if age is None else f'{age} s ago'}")
     click.echo(
-        f"  dead letters {st.dead_letters:,} (ratio {st.dead_letter_ratio:.4f}, "
+        f"  dead letters {st.dead_letters:,} in {cfg.dead_letter_dir} (ratio {ratio:.4f}, "
         f"threshold {cfg.max_dead_letter_ratio})"
     )
     if st.dead_by_reason:

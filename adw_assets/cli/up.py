@@ -39,6 +39,7 @@ def up(scale: float, seed_: int, events: int) -> None:
     """Start the source (seeding it when empty) and run the pipeline end to end."""
     from adw_assets.lib.dbt import card_hash_salt
     from adw_assets.lib.events import burst
+    from adw_assets.lib.events.store import event_store
     from adw_assets.lib.source import server
     from adw_assets.lib.source.seed import is_seeded, seed_database
 
@@ -63,7 +64,7 @@ def up(scale: float, seed_: int, events: int) -> None:
 
     if events:
         t0 = time.perf_counter()
-        with step(f"landing {events:,} web events"):
+        with step(f"{events:,} web events into the {event_store(settings).where}"):
             landed = burst(n_events=events)
         click.echo(f"  {landed.get('accepted', events):,} events accepted", err=True)
         timings.append(("web events", time.perf_counter() - t0))

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from adw_assets.dashboard import ui
+from adw_assets.settings import get_settings
 
 ui.header("Web traffic", "5 · Does web traffic by country go with order value? What happens now?")
 
@@ -63,7 +64,15 @@ def live_panel(window: str) -> None:
         )  # fmt: skip
 
 
-live_panel(window)
+if get_settings().warehouse == "duckdb":
+    live_panel(window)
+else:
+    st.info(
+        "The live panel reads the local event landing zone; with BigQuery, `adw events stream` "
+        f"streams into {get_settings().raw_prefix}web.events instead, and the dashboard never "
+        "queries the warehouse (every refresh would bill a query). The web marts below are "
+        "those of the last build's snapshot: run `adw build` to refresh them."
+    )
 
 st.divider()
 st.subheader("Web traffic against order value, by country")

@@ -44,3 +44,23 @@
 {% macro bigquery__to_utc_timestamp(expression) -%}
     {{ expression }}
 {%- endmacro %}
+
+{#-
+  timestamp_tz_type(), double_type(): an instant (UTC) and a double-precision float, named as
+  each warehouse names them (DuckDB TIMESTAMPTZ and DOUBLE, BigQuery TIMESTAMP and FLOAT64).
+-#}
+{% macro timestamp_tz_type() %}
+    {{- return(adapter.dispatch('timestamp_tz_type', 'adw')()) -}}
+{% endmacro %}
+
+{% macro default__timestamp_tz_type() %}timestamp with time zone{% endmacro %}
+
+{% macro bigquery__timestamp_tz_type() %}timestamp{% endmacro %}
+
+{% macro double_type() %}
+    {{- return(adapter.dispatch('double_type', 'adw')()) -}}
+{% endmacro %}
+
+{% macro default__double_type() %}double precision{% endmacro %}
+
+{% macro bigquery__double_type() %}float64{% endmacro %}

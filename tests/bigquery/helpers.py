@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 
+import duckdb
 import psycopg
 from psycopg import sql
 
@@ -51,3 +53,65 @@ def source_rows(dsn: str, schema: str, table: str, columns: list[str]) -> list[t
 def bq_rows(client, dataset: str, table: str, columns: list[str]) -> list[tuple]:
     cols = ", ".join(bq.quote(c) for c in columns)
     return bq.run(client, f"select {cols} from {bq.table_ref(client.project, dataset, table)}")
+
+
+MARTS = {
+    # model: columns left out of the comparison (load times differ between the two runs)
+    "rpt_sales_by_product_category": (),
+    "rpt_customer_acquisition": (),
+    "rpt_order_status": (),
+    "rpt_sales_by_geography": (),
+    "rpt_web_traffic_daily": (),
+    "rpt_web_traffic_by_country": (),
+    "rpt_web_traffic_order_value_correlation": (),
+    "fct_orders": ("_loaded_at",),
+    "fct_sales": ("_loaded_at",),
+    "fct_web_events": ("ingested_at",),
+    "dim_customers": (),
+    "dim_products": (),
+    "dim_credit_cards": (),
+}
+"""The business marts, facts and dimensions compared between a DuckDB and a BigQuery build."""
+
+
+def normalized_rows(rows, columns: list[str]) -> list[tuple]:
+    """Rows comparable across DuckDB and BigQuery: decimals to the cent, floats to 6 places,
+    times without zone."""
+
+    def norm(value):
+        if isinstance(value, Decimal):
+            return value.quantize(Decimal("0.01"))  # to the cent
+        if isinstance(value, float):
+            return round(value, 6)
+        if hasattr(value, "isoformat"):
+            return value.replace(tzinfo=None).isoformat() if hasattr(value, "hour") else str(value)
+        return value
+
+    return sorted((tuple(norm(v) for v in r) for r in rows), key=lambda r: tuple(map(repr, r)))
+
+
+def assert_marts_agree(duckdb_path: Path, client, dataset: str = "adw_marts") -> dict[str, int]:
+    """Every model of :data:`MARTS` holds the same rows in the DuckDB file (schema ``marts``)
+    and in the BigQuery ``dataset``, to the cent; returns the row counts."""
+    sizes = {}
+    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+        for model, skip in MARTS.items():
+            cols = [
+                r[0]
+                for r in con.execute(
+                    "select column_name from information_schema.columns where table_schema = "
+                    "'marts' and table_name = ? order by ordinal_position",
+                    [model],
+                ).fetchall()
+                if r[0] not in skip
+            ]
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            local = con.execute(f"select {quoted} from marts.{model}").fetchall()
+            remote = bq.run(
+                client,
+                f"select {', '.join(bq.quote(c) for c in cols)} from "
+                f"{bq.table_ref(client.project, dataset, model)}",
+            )
+            assert normalized_rows(remote, cols) == normalized_rows(local, cols), model
+            sizes[model] = len(local)
+    return sizes

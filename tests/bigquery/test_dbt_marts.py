@@ -14,10 +14,8 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 
@@ -32,27 +30,11 @@ from adw_assets.lib.source.server import dsn_with_user
 from adw_assets.lib.warehouse import bigquery as bq
 from adw_assets.settings import REPLICATION_ROLE, Settings, get_settings
 from tests.bigquery.conftest import VENV_BQ, bigquery_env, new_project
+from tests.bigquery.helpers import assert_marts_agree as marts_agree
 from tests.dbt.dbt_chain import module_database
 
 pytestmark = pytest.mark.bigquery
 SALT = "bq-marts-salt-with-a-quote-'"
-
-MARTS = {
-    # model: columns left out of the comparison (load times differ between the two runs)
-    "rpt_sales_by_product_category": (),
-    "rpt_customer_acquisition": (),
-    "rpt_order_status": (),
-    "rpt_sales_by_geography": (),
-    "rpt_web_traffic_daily": (),
-    "rpt_web_traffic_by_country": (),
-    "rpt_web_traffic_order_value_correlation": (),
-    "fct_orders": ("_loaded_at",),
-    "fct_sales": ("_loaded_at",),
-    "fct_web_events": ("ingested_at",),
-    "dim_customers": (),
-    "dim_products": (),
-    "dim_credit_cards": (),
-}
 
 
 @dataclass
@@ -146,43 +128,8 @@ def warehouses(pg_cluster, bq_emulator, tmp_path_factory):
         yield w
 
 
-def normalized_rows(rows, columns: list[str]) -> list[tuple]:
-    def norm(value):
-        if isinstance(value, Decimal):
-            return value.quantize(Decimal("0.01"))  # to the cent
-        if isinstance(value, float):
-            return round(value, 6)
-        if hasattr(value, "isoformat"):
-            return value.replace(tzinfo=None).isoformat() if hasattr(value, "hour") else str(value)
-        return value
-
-    return sorted((tuple(norm(v) for v in r) for r in rows), key=lambda r: tuple(map(repr, r)))
-
-
 def assert_marts_agree(w: Warehouses) -> dict[str, int]:
-    sizes = {}
-    client = bq.make_client(bq.bigquery_config(w.bq))
-    with duckdb.connect(str(w.duck.duckdb_path), read_only=True) as con:
-        for model, skip in MARTS.items():
-            cols = [
-                r[0]
-                for r in con.execute(
-                    "select column_name from information_schema.columns where table_schema = "
-                    "'marts' and table_name = ? order by ordinal_position",
-                    [model],
-                ).fetchall()
-                if r[0] not in skip
-            ]
-            quoted = ", ".join(f'"{c}"' for c in cols)
-            local = con.execute(f"select {quoted} from marts.{model}").fetchall()
-            remote = bq.run(
-                client,
-                f"select {', '.join(bq.quote(c) for c in cols)} from "
-                f"{bq.table_ref(client.project, 'adw_marts', model)}",
-            )
-            assert normalized_rows(remote, cols) == normalized_rows(local, cols), model
-            sizes[model] = len(local)
-    return sizes
+    return marts_agree(w.duck.duckdb_path, bq.make_client(bq.bigquery_config(w.bq)))
 
 
 def assert_all_passed(results: dict) -> int:

@@ -84,3 +84,17 @@ def test_sensor_and_dead_letter_check_read_the_table_metadata(bq_client, tmp_pat
     ).get_asset_check_evaluations()
     assert check.passed and check.metadata["accepted_events"].value == 300
     assert check.metadata["dead_letters"].value == 3
+
+
+def test_adw_events_status_counts_the_events_in_the_table(bq_client, tmp_path, capsys):
+    """`adw events status` on BigQuery: the table's events (metadata, no query) and the local
+    dead letters; the landing zone, empty here, is not what it reports."""
+    from adw_assets.cli import main
+
+    spool(tmp_path / "events.jsonl", 200, bad_lines=2)
+    run_stream(FileSource(tmp_path / "events.jsonl"), progress=None)
+    main(["events", "status", "--json"])  # returns: exit 0 (an error would raise SystemExit)
+    status = json.loads(capsys.readouterr().out)
+    assert status["store"] == f"BigQuery table {bq_client.project}.raw_web.{TABLE}"
+    assert (status["events"], status["dead_letters"], status["files"]) == (200, 2, 0)
+    assert status["dead_letter_ratio"] == round(2 / 202, 6)

@@ -47,11 +47,14 @@ def test_generate_piped_into_stream_then_status(capsys, monkeypatch):
     assert _run("events", "stream", "--from-file", "-", "--json") == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
+    landing = events_config().landing_dir
+    assert f"into the landing zone {landing}" in captured.err  # where they go (BigQuery: the table)
     assert summary["accepted"] + summary["rejected"] == 3000
     assert 0 < summary["rejected"] < 600 and summary["rejected_by_reason"]
     assert "accepted" in captured.err and "rejected" in captured.err  # the summary line
     assert _run("events", "status", "--json") == 0
     status = json.loads(capsys.readouterr().out)
+    assert status["store"] == f"landing zone {landing}"
     assert status["events"] == summary["accepted"]
     assert status["dead_letters"] == summary["rejected"]
     assert status["dead_letters_by_reason"] == summary["rejected_by_reason"]

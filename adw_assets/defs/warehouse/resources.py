@@ -112,7 +112,7 @@ class BigQueryWarehouseResource(BigQueryResource, WarehouseResource):
             yield BigQueryDestination(client, location=self.location or bq.DEFAULT_LOCATION)
 
     def web_events(self) -> EventStore:
-        return BigQueryEventTable(self.get_client)
+        return BigQueryEventTable(self.get_client, self.project or "")
 
 
 def warehouse_resource(settings: Settings | None = None) -> WarehouseResource:

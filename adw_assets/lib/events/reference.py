@@ -87,9 +87,11 @@ def fallback_reference() -> Reference:
 
 
 def _from_warehouse(settings: Settings) -> Reference | None:
+    """The DuckDB warehouse's replicas; on BigQuery none (the source holds the same rows, and
+    reading it bills no query)."""
     import duckdb
 
-    if not settings.duckdb_path.exists():
+    if settings.warehouse != "duckdb" or not settings.duckdb_path.exists():
         return None
     from adw_assets.lib.warehouse import quote
 

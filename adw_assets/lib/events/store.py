@@ -10,18 +10,24 @@ and what to record on the ``web/events`` materialization.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from adw_assets.lib.events.bigquery_sink import TABLE, events_dataset
-from adw_assets.lib.events.config import EventsConfig
+from adw_assets.lib.events.config import EventsConfig, events_config
 from adw_assets.lib.events.status import landing_status, newest_batch_mtime
 from adw_assets.lib.warehouse import bigquery as bq
+from adw_assets.settings import Settings, get_settings
 
 
 class EventStore(ABC):
     """The accepted web events, wherever the warehouse keeps them."""
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """Where they are, for people: the landing zone's folder or the table's id."""
 
     @abstractmethod
     def newest_change(self) -> float | None:
@@ -40,6 +46,10 @@ class LandingZone(EventStore):
 
     def __init__(self, cfg: EventsConfig) -> None:
         self.cfg = cfg
+
+    @property
+    def where(self) -> str:
+        return f"landing zone {self.cfg.landing_dir}"
 
     def newest_change(self) -> float | None:
         return newest_batch_mtime(self.cfg)
@@ -60,10 +70,15 @@ class LandingZone(EventStore):
 class BigQueryEventTable(EventStore):
     """The table ``<ADW_RAW_PREFIX>web.events`` filled by streaming inserts (BigQuery)."""
 
-    def __init__(self, client: Callable[[], AbstractContextManager]) -> None:
+    def __init__(self, client: Callable[[], AbstractContextManager], project: str) -> None:
         self.client = client
         """Opens a ``google.cloud.bigquery.Client`` (a context manager)."""
+        self.project = project
         self.dataset = events_dataset()
+
+    @property
+    def where(self) -> str:
+        return f"BigQuery table {bq.table_id(self.project, self.dataset, TABLE)}"
 
     def _facts(self) -> bq.TableFacts | None:
         with self.client() as client:
@@ -92,3 +107,22 @@ class BigQueryEventTable(EventStore):
             "bytes": facts.bytes,
             "newest_batch_at": max(newest).timestamp() if newest else None,
         }
+
+
+def event_store(settings: Settings | None = None) -> EventStore:
+    """The store of these settings' warehouse, without Dagster (for the `adw events`
+    commands); Dagster's assets and checks get theirs from ``WarehouseResource.web_events``."""
+    settings = settings or get_settings()
+    if settings.warehouse == "bigquery":
+        config = bq.bigquery_config(settings)
+
+        @contextmanager
+        def client() -> Iterator:
+            made = bq.make_client(config)
+            try:
+                yield made
+            finally:
+                made.close()
+
+        return BigQueryEventTable(client, config.project)
+    return LandingZone(events_config())

@@ -2,7 +2,10 @@
   Web events as delivered, one row per (event_date, event_id): a repeated delivery of the
   same event collapses here (fct_web_events also deduplicates across days). The IP address
   stops here: only its salted hash goes on (salted_hash, as for card numbers).
-  Before the first event lands (empty landing zone, DuckDB) the view is an empty typed relation.
+  Before the first event lands the view is an empty typed relation, so that a fresh deployment
+  builds: on DuckDB while the landing zone holds no file, elsewhere (BigQuery) while the table
+  the streamer creates with its first batch does not exist. The next build after the first
+  event (the sensor's web_events_job, or `adw build`) re-creates the view over the events.
 -#}
 {%- set events = source('web', 'events') -%}
 {%- set landed = true -%}
@@ -11,6 +14,11 @@
     {%- set pattern = modules.re.search("'((?:[^']|'')*)'", events | string).group(1) -%}
     {%- set found = run_query("select count(*) from glob('" ~ pattern ~ "')") -%}
     {%- set landed = found.columns[0].values()[0] > 0 -%}
+{%- elif execute -%}
+    {#- a metadata lookup (BigQuery: tables.get, free), no query -#}
+    {%- set landed = adapter.get_relation(
+        database=events.database, schema=events.schema, identifier=events.identifier
+    ) is not none -%}
 {%- endif -%}
 
 with
@@ -26,7 +34,7 @@ source as (
 
     select
         cast(null as {{ dbt.type_string() }}) as event_id,
-        cast(null as timestamptz) as {{ adapter.quote('timestamp') }},
+        cast(null as {{ timestamp_tz_type() }}) as {{ adapter.quote('timestamp') }},
         cast(null as date) as event_date,
         cast(null as {{ dbt.type_string() }}) as session_id,
         cast(null as {{ dbt.type_bigint() }}) as user_id,
@@ -35,10 +43,10 @@ source as (
         cast(null as {{ dbt.type_string() }}) as ip_address,
         cast(null as {{ dbt.type_string() }}) as user_agent,
         cast(null as {{ dbt.type_string() }}) as device_type,
-        cast(null as double) as duration,
+        cast(null as {{ double_type() }}) as duration,
         cast(null as {{ dbt.type_string() }}) as country,
-        cast(null as double) as order_value,
-        cast(null as timestamptz) as _ingested_at,
+        cast(null as {{ double_type() }}) as order_value,
+        cast(null as {{ timestamp_tz_type() }}) as _ingested_at,
         cast(null as {{ dbt.type_string() }}) as _batch_id
     where 1 = 0
 
