@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,19 @@ from adw_assets.lib.warehouse import bigquery as bq
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
+
+
+Relation = tuple[str, str]
+"""``(schema or dataset, table or view)``."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a built table or view holds: its columns (name, type) in order, its row count
+    (``None`` when not counted: views)."""
+
+    columns: list[tuple[str, str]]
+    rows: int | None = None
 
 
 class Warehouse(ABC):
@@ -49,6 +64,13 @@ class Warehouse(ABC):
         """What the warehouse says about a table without reading it (BigQuery: its last
         modification); nothing more on DuckDB."""
         return {}
+
+    @abstractmethod
+    def shapes(
+        self, relations: Collection[Relation], counted: Collection[Relation]
+    ) -> dict[Relation, Shape]:
+        """The columns of ``relations`` and the row counts of those in ``counted``, in one go
+        (the metadata of a whole dbt build); a relation that does not exist is left out."""
 
     @abstractmethod
     def export_parquet(self, dataset: str, table: str, path: Path) -> tuple[int, list[str]]:
@@ -91,6 +113,29 @@ class DuckDBWarehouse(Warehouse):
     def quote(self, identifier: str) -> str:
         return duck.quote(identifier)
 
+    def shapes(
+        self, relations: Collection[Relation], counted: Collection[Relation]
+    ) -> dict[Relation, Shape]:
+        wanted = sorted(set(relations) | set(counted))
+        columns: dict[Relation, list[tuple[str, str]]] = {}
+        # one query for every column of every relation, one for every row count
+        for schema, table, column, data_type in self.con.execute(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns "
+            "where table_catalog = current_database() and [table_schema, table_name] in ? "
+            "order by table_schema, table_name, ordinal_position",
+            [[list(r) for r in wanted]],
+        ).fetchall():
+            columns.setdefault((schema, table), []).append((column, data_type))
+        present = [r for r in sorted(set(counted)) if r in columns]
+        rows = {}
+        if present:
+            sql = " union all ".join(
+                f"select {n} as n, count(*) from {self.table(*r)}" for n, r in enumerate(present)
+            )
+            rows = {present[n]: count for n, count in self.con.execute(sql).fetchall()}
+        return {r: Shape(cols, rows.get(r)) for r, cols in columns.items()}
+
     def export_parquet(self, dataset: str, table: str, path: Path) -> tuple[int, list[str]]:
         tmp = _temp_beside(path)
         relation = self.table(dataset, table)
@@ -126,6 +171,23 @@ class BigQueryWarehouse(Warehouse):
 
     def quote(self, identifier: str) -> str:
         return bq.quote(identifier)
+
+    def shapes(
+        self, relations: Collection[Relation], counted: Collection[Relation]
+    ) -> dict[Relation, Shape]:
+        from google.api_core.exceptions import NotFound
+
+        found = {}
+        for relation in sorted(set(relations) | set(counted)):
+            # the table's metadata (free: no query is billed), its rows counted by BigQuery
+            try:
+                t = self.client.get_table(bq.table_id(self.client.project, *relation))
+            except NotFound:
+                continue
+            columns = [(f.name, f.field_type) for f in t.schema]
+            rows = int(t.num_rows or 0) if relation in counted else None
+            found[relation] = Shape(columns, rows)
+        return found
 
     def table_metadata(self, dataset: str, table: str) -> dict[str, Any]:
         facts = bq.table_facts(self.client, dataset, table)
