@@ -78,6 +78,17 @@ def dbt_executable(settings: Settings | None = None) -> str:
     return found
 
 
+def dagster_dbt_executable(settings: Settings | None = None) -> str:
+    """The dbt command of the Dagster definitions: ``ADW_DBT_EXECUTABLE`` when set, else
+    ``adw-dbt`` beside this interpreter (``lib/dbt_launcher.py``: the same dbt, without the
+    2-4 s dagster-dbt's ``dbt --version`` costs on every run), else :func:`dbt_executable`."""
+    s = settings or get_settings()
+    launcher = bin_dir() / "adw-dbt"
+    if s.dbt_executable is None and launcher.exists() and (bin_dir() / "dbt").exists():
+        return str(launcher)
+    return dbt_executable(s)
+
+
 def dbt_env(settings: Settings | None = None) -> dict[str, str]:
     """The variables ``dbt/profiles.yml`` and the models read (on top of the current
     environment), from the adw settings; the optional ones only when set."""
