@@ -31,4 +31,6 @@ if [ "$editable" = --editable ]; then
   # adw in place, with the setuptools of the lock (no build isolation: nothing unlocked)
   "$uv" pip install --quiet --no-deps --no-build-isolation --compile-bytecode \
     --python "$venv/bin/python" -e .
+  # and adw's own modules, which stay in the checkout (a stale .pyc is recompiled in memory)
+  "$venv/bin/python" -m compileall -q adw_assets >/dev/null
 fi

@@ -67,6 +67,10 @@ def test_a_build_with_nothing_new_does_nothing_and_equals_a_full_rebuild(project
     first = adw(env, "build", "--no-answers")
     assert NOTHING_NEW not in first.stderr
     recorded = runs(home)
+    # the record holds a hash of the inputs, never the salt in it; private like all of ADW_HOME
+    record = home / "dbt" / "last_build.json"
+    assert env["ADW_CARD_HASH_SALT"] not in record.read_text()
+    assert record.stat().st_mode & 0o077 == 0
 
     again = adw(env, "build")
     assert NOTHING_NEW in again.stderr
