@@ -66,11 +66,26 @@ class Warehouse(ABC):
         return {}
 
     @abstractmethod
+    def columns(self, relations: Collection[Relation]) -> dict[Relation, list[tuple[str, str]]]:
+        """The columns (name, type) of ``relations``, in order; one that does not exist is
+        left out."""
+
     def shapes(
         self, relations: Collection[Relation], counted: Collection[Relation]
     ) -> dict[Relation, Shape]:
         """The columns of ``relations`` and the row counts of those in ``counted``, in one go
-        (the metadata of a whole dbt build); a relation that does not exist is left out."""
+        (the metadata of a whole dbt build): the columns, then one query counting every
+        table (``count(*)`` reads no data on either warehouse)."""
+        columns = self.columns(sorted(set(relations) | set(counted)))
+        present = [r for r in sorted(set(counted)) if r in columns]
+        rows = {}
+        if present:
+            sql = " union all ".join(
+                f"select {n} as n, count(*) as c from {self.table(*r)}"
+                for n, r in enumerate(present)
+            )
+            rows = {present[n]: count for n, count in self.rows(sql)}
+        return {r: Shape(cols, rows.get(r)) for r, cols in columns.items()}
 
     @abstractmethod
     def export_parquet(self, dataset: str, table: str, path: Path) -> tuple[int, list[str]]:
@@ -113,28 +128,17 @@ class DuckDBWarehouse(Warehouse):
     def quote(self, identifier: str) -> str:
         return duck.quote(identifier)
 
-    def shapes(
-        self, relations: Collection[Relation], counted: Collection[Relation]
-    ) -> dict[Relation, Shape]:
-        wanted = sorted(set(relations) | set(counted))
-        columns: dict[Relation, list[tuple[str, str]]] = {}
-        # one query for every column of every relation, one for every row count
+    def columns(self, relations: Collection[Relation]) -> dict[Relation, list[tuple[str, str]]]:
+        found: dict[Relation, list[tuple[str, str]]] = {}
         for schema, table, column, data_type in self.con.execute(
             "select table_schema, table_name, column_name, data_type "
             "from information_schema.columns "
             "where table_catalog = current_database() and [table_schema, table_name] in ? "
             "order by table_schema, table_name, ordinal_position",
-            [[list(r) for r in wanted]],
+            [[list(r) for r in relations]],
         ).fetchall():
-            columns.setdefault((schema, table), []).append((column, data_type))
-        present = [r for r in sorted(set(counted)) if r in columns]
-        rows = {}
-        if present:
-            sql = " union all ".join(
-                f"select {n} as n, count(*) from {self.table(*r)}" for n, r in enumerate(present)
-            )
-            rows = {present[n]: count for n, count in self.con.execute(sql).fetchall()}
-        return {r: Shape(cols, rows.get(r)) for r, cols in columns.items()}
+            found.setdefault((schema, table), []).append((column, data_type))
+        return found
 
     def export_parquet(self, dataset: str, table: str, path: Path) -> tuple[int, list[str]]:
         tmp = _temp_beside(path)
@@ -172,21 +176,16 @@ class BigQueryWarehouse(Warehouse):
     def quote(self, identifier: str) -> str:
         return bq.quote(identifier)
 
-    def shapes(
-        self, relations: Collection[Relation], counted: Collection[Relation]
-    ) -> dict[Relation, Shape]:
+    def columns(self, relations: Collection[Relation]) -> dict[Relation, list[tuple[str, str]]]:
         from google.api_core.exceptions import NotFound
 
         found = {}
-        for relation in sorted(set(relations) | set(counted)):
-            # the table's metadata (free: no query is billed), its rows counted by BigQuery
+        for relation in relations:  # the tables' metadata: free, no query billed
             try:
                 t = self.client.get_table(bq.table_id(self.client.project, *relation))
             except NotFound:
                 continue
-            columns = [(f.name, f.field_type) for f in t.schema]
-            rows = int(t.num_rows or 0) if relation in counted else None
-            found[relation] = Shape(columns, rows)
+            found[relation] = [(f.name, f.field_type) for f in t.schema]
         return found
 
     def table_metadata(self, dataset: str, table: str) -> dict[str, Any]:
