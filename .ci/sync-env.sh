@@ -23,8 +23,14 @@ if ! "$uv" --version >/dev/null 2>&1; then
   .venv/bin/python -m pip install --quiet --no-deps --require-hashes -r .venv/uv-requirement.txt
   rm -f .venv/uv-requirement.txt
 fi
-"$uv" pip sync --quiet --require-hashes --python "$venv/bin/python" "$lock"
+# --compile-bytecode: uv writes no .pyc by default, and with PYTHONDONTWRITEBYTECODE (CI,
+# containers) Python then compiles every module in every process: half of each `adw` and dbt
+# command's start-up (docs/performance.md)
+"$uv" pip sync --quiet --require-hashes --compile-bytecode --python "$venv/bin/python" "$lock"
 if [ "$editable" = --editable ]; then
   # adw in place, with the setuptools of the lock (no build isolation: nothing unlocked)
-  "$uv" pip install --quiet --no-deps --no-build-isolation --python "$venv/bin/python" -e .
+  "$uv" pip install --quiet --no-deps --no-build-isolation --compile-bytecode \
+    --python "$venv/bin/python" -e .
+  # and adw's own modules, which stay in the checkout (a stale .pyc is recompiled in memory)
+  "$venv/bin/python" -m compileall -q adw_assets >/dev/null
 fi

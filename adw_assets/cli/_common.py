@@ -48,3 +48,17 @@ seed_option = click.option(
     show_default=True,
     help="Random seed of the synthetic data; the same seed gives the same data.",
 )
+
+
+def print_answers() -> None:
+    """The five answers, from the dashboard snapshot (what the dashboard shows)."""
+    from adw_assets.lib.answers import answers
+    from adw_assets.lib.serving import Snapshot, serving_dir
+
+    snapshot = Snapshot(serving_dir())
+    snapshot.refresh()
+    for n, answer in enumerate(answers(snapshot), 1):
+        click.echo(f"\n{n}. {answer.title}")
+        echo_table(answer.rows, answer.headers, indent="   ")
+        if answer.note:
+            click.echo(f"   {answer.note}")

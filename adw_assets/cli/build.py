@@ -1,15 +1,23 @@
 """``adw build [SELECT]``: the dbt build (and the dashboard snapshot) of ``elt_job``, in this
-process, with a summary and the answers to the business questions."""
+process, with a summary and the answers to the business questions.
+
+A whole build whose inputs did not change since the last one that succeeded (same dbt project
+and environment, same replicated rows, same web-event files, same day) does nothing: it would
+write what the warehouse already holds (``lib/dbt.build_inputs``). Dagster and dbt are then
+not even imported.
+"""
 
 from __future__ import annotations
 
-import click
-import dagster as dg
+from typing import TYPE_CHECKING
 
-from adw_assets.cli import pipeline
-from adw_assets.defs.dashboard.assets import SNAPSHOT_KEY
-from adw_assets.defs.dbt.assets import OP_NAME
+import click
+
+from adw_assets.cli._common import print_answers
 from adw_assets.errors import AdwError, ConfigError
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 class BuildError(AdwError):
@@ -19,7 +27,11 @@ class BuildError(AdwError):
 def build_selection(defs: dg.Definitions, select: str | None) -> set[dg.AssetKey]:
     """The dbt models and seeds matching the dbt selection ``select`` (all when ``None``),
     plus the dashboard snapshot when it reads one of them."""
+    import dagster as dg
     from dagster_dbt import build_dbt_asset_selection
+
+    from adw_assets.defs.dashboard.assets import SNAPSHOT_KEY
+    from adw_assets.defs.dbt.assets import OP_NAME
 
     graph = defs.resolve_asset_graph()
     dbt_models = next(
@@ -48,6 +60,8 @@ def _names_missing_replicated_table(message: str) -> bool:
 
 def run_build(select: str | None = None, *, full_refresh: bool = False, quiet: bool = False):
     """Build ``select`` through Dagster; returns the run's :class:`pipeline.RunSummary`."""
+    from adw_assets.cli import pipeline
+
     defs = pipeline.load_definitions()
     job = pipeline.elt_job_subset(defs, build_selection(defs, select))
     return pipeline.run(job, command="build", full_refresh=full_refresh, quiet=quiet)
@@ -66,10 +80,31 @@ def command(select: str | None, full_refresh: bool, answers: bool) -> None:
     """Run dbt build for SELECT (dbt selection syntax, e.g. 'marts' or '+fct_orders'; default:
     everything) through Dagster: models become materializations, tests asset checks; then
     refresh the dashboard snapshot."""
-    from adw_assets.lib.dbt import card_hash_salt
+    from adw_assets.lib.dbt import build_inputs, card_hash_salt, last_build, record_build
+    from adw_assets.lib.serving import MANIFEST, serving_dir
     from adw_assets.settings import get_settings
 
-    card_hash_salt(get_settings())  # a missing salt stops here, in one line, before Dagster
+    settings = get_settings()
+    card_hash_salt(settings)  # a missing salt stops here, in one line, before Dagster
+    inputs = build_inputs(settings) if select is None else None
+    previous = last_build(settings) or {}
+    if (
+        inputs is not None
+        and not full_refresh
+        and previous.get("inputs") == inputs
+        and (serving_dir(settings) / MANIFEST).exists()
+    ):
+        click.echo(
+            f"nothing new since the last build (Dagster run {previous.get('run_id')}): same "
+            "replicated rows, web events, dbt project and day, so the models, their checks and "
+            "the dashboard snapshot are current; `adw build --full-refresh` rebuilds anyway",
+            err=True,
+        )
+        if answers:
+            print_answers()
+        return
+    from adw_assets.cli import pipeline
+
     click.echo(f"dbt build {select or '(all)'} through Dagster ...", err=True)
     summary = run_build(select, full_refresh=full_refresh)
     pipeline.print_build(summary)
@@ -82,5 +117,7 @@ def command(select: str | None, full_refresh: bool, answers: bool) -> None:
             f"dbt build failed: see the failures above and the run in `adw dev` "
             f"(run {summary.run_id}); {hint}."
         )
+    if select is None:
+        record_build(settings, inputs, summary.run_id)
     if answers and select is None:
-        pipeline.print_answers()
+        print_answers()

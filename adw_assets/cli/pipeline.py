@@ -24,11 +24,12 @@ from pathlib import Path
 import click
 import dagster as dg
 
-from adw_assets.cli._common import echo_table
+from adw_assets.cli._common import echo_table, print_answers  # noqa: F401 (callers' name)
 from adw_assets.defs.dashboard.assets import OP_NAME as SNAPSHOT_OP
 from adw_assets.defs.dbt.assets import OP_NAME as DBT_OP
 from adw_assets.defs.warehouse.resources import POOL
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG, ensure_dagster_home
+from adw_assets.lib.dbt import record_build
 from adw_assets.settings import get_settings
 
 ELT_JOB = "elt_job"
@@ -100,6 +101,8 @@ def run(
     settings = get_settings()
     settings.ensure_dirs()
     ensure_dagster_home(settings)
+    if job.graph.has_node_named(DBT_OP):
+        record_build(settings, None, "")  # `adw build` may no longer skip (lib/dbt.py)
     tags = {"adw/command": command, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     if full_refresh:
         tags[FULL_REFRESH_TAG] = "true"
@@ -303,17 +306,3 @@ def print_outcome(summary: RunSummary) -> None:
         click.secho(f"  FAIL: {name}", fg="red")
     for line in summary.errors:
         click.secho(f"error: {line}", fg="red", err=True)
-
-
-def print_answers() -> None:
-    """The five answers, from the dashboard snapshot (what the dashboard shows)."""
-    from adw_assets.lib.answers import answers
-    from adw_assets.lib.serving import Snapshot, serving_dir
-
-    snapshot = Snapshot(serving_dir())
-    snapshot.refresh()
-    for n, answer in enumerate(answers(snapshot), 1):
-        click.echo(f"\n{n}. {answer.title}")
-        echo_table(answer.rows, answer.headers, indent="   ")
-        if answer.note:
-            click.echo(f"   {answer.note}")

@@ -8,14 +8,16 @@ dev`` shows). Progress (streams done, rows/s) goes to stderr; the summary table 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from adw_assets.cli import pipeline
-from adw_assets.defs.replication.resources import replicated_key
 from adw_assets.lib.replication import resolve_streams
 from adw_assets.lib.source.server import check_replication_dsn
 from adw_assets.settings import get_settings
+
+if TYPE_CHECKING:  # Dagster is imported when a command runs, not for `adw --help`
+    from adw_assets.cli import pipeline
 
 
 def run_replicate(
@@ -27,6 +29,9 @@ def run_replicate(
 ) -> tuple[pipeline.RunSummary, list[str]]:
     """Materialize the replicated tables of ``streams`` (default: all) in one Dagster run,
     with their checks when ``checks``; returns the summary and the stream names asked for."""
+    from adw_assets.cli import pipeline
+    from adw_assets.defs.replication.resources import replicated_key
+
     names = resolve_streams(list(streams) or None)  # a bad name fails before Dagster loads
     check_replication_dsn(get_settings())  # so does an external source without a read-only role
     prefix = get_settings().raw_prefix
@@ -55,6 +60,8 @@ def command(streams: tuple[str, ...], full_refresh: bool, checks: bool) -> None:
     STREAM is schema.table or a bare table name (all 12 tables when none is given). Exits 1
     when any stream failed.
     """
+    from adw_assets.cli import pipeline
+
     summary, names = run_replicate(streams, full_refresh=full_refresh, checks=checks)
     failed = pipeline.print_replication(summary, names)
     if checks:

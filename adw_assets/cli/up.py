@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 
-from adw_assets.cli import pipeline
 from adw_assets.cli._common import echo_table, scale_option, seed_option, step
 from adw_assets.errors import AdwError
 from adw_assets.settings import get_settings
@@ -37,6 +36,7 @@ class PipelineError(AdwError):
 )
 def up(scale: float, seed_: int, events: int) -> None:
     """Start the source (seeding it when empty) and run the pipeline end to end."""
+    from adw_assets.cli import pipeline
     from adw_assets.lib.dbt import card_hash_salt
     from adw_assets.lib.events import burst
     from adw_assets.lib.events.store import event_store

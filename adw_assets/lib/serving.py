@@ -21,16 +21,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from adw_assets.errors import AdwError
 from adw_assets.lib.retry import retrying
 from adw_assets.lib.warehouse import quote
 from adw_assets.lib.warehouse.interface import Warehouse
 from adw_assets.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # pandas only where a query returns a frame (the dashboard), not on import
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 

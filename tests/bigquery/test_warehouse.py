@@ -62,3 +62,16 @@ def test_bigquery_adds_the_tables_last_modification(warehouse):
         assert metadata == {}
     else:
         assert metadata["minutes_since_modified"] >= 0 and metadata["last_modified"] is not None
+
+
+def test_the_shapes_of_a_build_in_one_go_from_either_warehouse(warehouse):
+    """What `adw build` attaches to each model: its columns, and its rows when counted."""
+    sample, absent = ("marts", "sample"), ("marts", "absent")
+    with warehouse.open() as wh:
+        shapes = wh.shapes([sample, absent], counted=[sample, absent])
+        uncounted = wh.shapes([sample], counted=[])
+    assert list(shapes) == [sample]  # a relation that does not exist is left out
+    assert [name for name, _ in shapes[sample].columns] == ["id", "name", "amount"]
+    assert all(kind for _, kind in shapes[sample].columns)
+    assert shapes[sample].rows == 2
+    assert uncounted[sample].rows is None and uncounted[sample].columns == shapes[sample].columns

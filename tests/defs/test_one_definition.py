@@ -8,11 +8,8 @@ import socket
 import dagster as dg
 import pytest
 
-from adw_assets.defs.warehouse.resources import (
-    POOL,
-    BigQueryWarehouseResource,
-    DuckDBWarehouseResource,
-)
+from adw_assets.defs.warehouse.bigquery import BigQueryWarehouseResource
+from adw_assets.defs.warehouse.resources import POOL, DuckDBWarehouseResource
 from tests.conftest import REPO_ROOT
 from tests.support.dagster import definitions
 

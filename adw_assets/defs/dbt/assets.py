@@ -1,15 +1,15 @@
 """The dbt models, seeds and tests as Dagster assets and asset checks."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
-from dagster_dbt.core.dbt_event_iterator import DbtEventIterator
 
 from adw_assets.defs.dbt.resources import dbt_project
 from adw_assets.defs.dbt.translator import AdwDbtTranslator
-from adw_assets.defs.warehouse.resources import POOL
+from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
 from adw_assets.lib.dbt import (
     dbt_environ,
@@ -42,7 +42,10 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
         pool=POOL,
     )
     def adw_dbt_models(
-        context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+        context: dg.AssetExecutionContext,
+        dbt: DbtCliResource,
+        warehouse: WarehouseResource,
+        config: DbtBuildConfig,
     ) -> Iterator:
         """``dbt build`` of the selected models (tests run as asset checks), with row counts
         and column metadata on each materialization."""
@@ -55,22 +58,16 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
         with redacted_errors(), dbt_environ(settings):
             try:
                 invocation = dbt.cli(args, context=context, target_path=target)
-                # DuckDB admits no reader while dbt writes, so dagster-dbt fetches row counts
-                # and column schemas after dbt exits anyway; collecting the events first avoids
-                # its busy wait (a spinning thread per fetch_* while dbt runs, on 2 cores): the
-                # public chain stream().fetch_row_counts()... doubled this process's CPU during
-                # `adw build` (38-42 s vs 19-20 s). DbtEventIterator is the class stream()
-                # returns, not exported: the one allowed exception of tests/test_public_apis.py.
+                # DuckDB admits no reader while dbt writes: collect dbt's events, then read the
+                # row counts and columns of everything built in two queries (dagster-dbt's
+                # fetch_row_counts/fetch_column_metadata ran two per model in threads)
                 events, failure = [], None
                 try:
                     events.extend(invocation.stream())
                 except Exception as exc:  # dbt failed: still record what it built, then fail
                     failure = exc
-                yield from (
-                    DbtEventIterator(iter(events), invocation)
-                    .fetch_row_counts()
-                    .fetch_column_metadata(with_column_lineage=False)
-                )
+                release_duckdb()
+                yield from with_table_metadata(events, invocation.manifest, warehouse, context.log)
                 if failure is not None:  # a failing model or test fails the same way again:
                     # no step retry (dbt's adapters retry their own transient errors)
                     raise dg.Failure(description=str(failure), allow_retries=False) from failure
@@ -79,3 +76,47 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
                 finish_run_target(settings, target)
 
     return adw_dbt_models
+
+
+def with_table_metadata(
+    events: Iterable, manifest: Mapping[str, Any], warehouse: WarehouseResource, log
+) -> Iterator:
+    """``events`` with, on each model and seed materialized, the metadata the Dagster UI shows
+    for a table: ``dagster/column_schema``, and ``dagster/row_count`` for tables (not views,
+    whose count would run their query), as dagster-dbt's fetch_* calls attached them."""
+    events = list(events)
+    built = {}
+    for event in events:
+        if isinstance(event, dg.Output | dg.AssetMaterialization):
+            node = manifest["nodes"].get(event.metadata["unique_id"].value)
+            if node is not None:
+                built[id(event)] = node
+    relations = {(n["schema"], n["alias"]) for n in built.values()}
+    counted = {(n["schema"], n["alias"]) for n in built.values() if not _is_view(n)}
+    shapes = {}
+    if relations:
+        try:
+            with warehouse.open() as wh:
+                shapes = wh.shapes(relations, counted)
+        except Exception as exc:  # metadata only: the build itself succeeded
+            log.warning(f"row counts and columns of the dbt models not read: {exc}")
+    for event in events:
+        node = built.get(id(event))
+        shape = shapes.get((node["schema"], node["alias"])) if node else None
+        if shape is None:
+            yield event
+            continue
+        # the keys of Dagster's TableMetadataSet, which the UI shows as the table's schema
+        extra: dict[str, Any] = {
+            "dagster/column_schema": dg.TableSchema(
+                columns=[dg.TableColumn(name=name, type=kind) for name, kind in shape.columns]
+            )
+        }
+        if shape.rows is not None:
+            extra["dagster/row_count"] = shape.rows
+            extra["dagster/storage_kind"] = warehouse.kind
+        yield event.with_metadata({**event.metadata, **extra})
+
+
+def _is_view(node: Mapping[str, Any]) -> bool:
+    return (node.get("config") or {}).get("materialized") == "view"

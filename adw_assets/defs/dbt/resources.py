@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from adw_assets.lib.dbt import dbt_executable, project_dir
+from adw_assets.lib.dbt import dagster_dbt_executable, project_dir
 from adw_assets.settings import Settings
 
 RESOURCE_KEY = "dbt"
@@ -13,4 +13,4 @@ dbt_project = DbtProject(project_dir=project_dir(), profiles_dir=project_dir())
 
 
 def dbt_resource(settings: Settings) -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable(settings))
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=dagster_dbt_executable(settings))

@@ -13,14 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
-from dagster_gcp import BigQueryResource
-from google.cloud import bigquery
 
 from adw_assets.lib.events.config import events_config
-from adw_assets.lib.events.store import BigQueryEventTable, EventStore, LandingZone
-from adw_assets.lib.replication import BigQueryDestination, Destination, DuckDBDestination
-from adw_assets.lib.warehouse import bigquery as bq
-from adw_assets.lib.warehouse.interface import BigQueryWarehouse, DuckDBWarehouse, Warehouse
+from adw_assets.lib.events.store import EventStore, LandingZone
+from adw_assets.lib.replication import Destination, DuckDBDestination
+from adw_assets.lib.warehouse.interface import DuckDBWarehouse, Warehouse
 from adw_assets.settings import Settings, get_settings
 
 RESOURCE_KEY = "warehouse"
@@ -77,48 +74,15 @@ class DuckDBWarehouseResource(WarehouseResource):
         return LandingZone(events_config())
 
 
-class BigQueryWarehouseResource(BigQueryResource, WarehouseResource):
-    """dagster-gcp's ``BigQueryResource`` (Application Default Credentials, or
-    ``gcp_credentials``) plus an optional API endpoint: a BigQuery API emulator in tests."""
-
-    endpoint: str | None = None
-    """Base URL of a BigQuery API emulator (``ADW_BQ_ENDPOINT``); unset for Google's API."""
-
-    @property
-    def kind(self) -> str:
-        return "bigquery"
-
-    @contextmanager
-    def get_client(self) -> Iterator[bigquery.Client]:
-        if not self.endpoint:
-            with super().get_client() as client:
-                yield client
-            return
-        config = bq.BigQueryConfig(self.project or "", self.location or "US", self.endpoint)
-        client = bq.make_client(config)
-        try:
-            yield client
-        finally:
-            client.close()
-
-    @contextmanager
-    def open(self) -> Iterator[Warehouse]:
-        with self.get_client() as client:
-            yield BigQueryWarehouse(client)
-
-    @contextmanager
-    def destination(self, memory_limit: str) -> Iterator[Destination]:
-        with self.get_client() as client:
-            yield BigQueryDestination(client, location=self.location or bq.DEFAULT_LOCATION)
-
-    def web_events(self) -> EventStore:
-        return BigQueryEventTable(self.get_client, self.project or "")
-
-
 def warehouse_resource(settings: Settings | None = None) -> WarehouseResource:
     """The warehouse of these settings (``ADW_WAREHOUSE``)."""
     settings = settings or get_settings()
     if settings.warehouse == "bigquery":
+        # google-cloud-bigquery and dagster-gcp (with pandas) are loaded only for BigQuery:
+        # they were a third of every `adw` command's start-up on DuckDB
+        from adw_assets.defs.warehouse.bigquery import BigQueryWarehouseResource
+        from adw_assets.lib.warehouse import bigquery as bq
+
         config = bq.bigquery_config(settings)
         return BigQueryWarehouseResource(
             project=config.project, location=config.location, endpoint=config.endpoint

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,19 @@ from adw_assets.lib.warehouse import bigquery as bq
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
+
+
+Relation = tuple[str, str]
+"""``(schema or dataset, table or view)``."""
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a built table or view holds: its columns (name, type) in order, its row count
+    (``None`` when not counted: views)."""
+
+    columns: list[tuple[str, str]]
+    rows: int | None = None
 
 
 class Warehouse(ABC):
@@ -49,6 +64,28 @@ class Warehouse(ABC):
         """What the warehouse says about a table without reading it (BigQuery: its last
         modification); nothing more on DuckDB."""
         return {}
+
+    @abstractmethod
+    def columns(self, relations: Collection[Relation]) -> dict[Relation, list[tuple[str, str]]]:
+        """The columns (name, type) of ``relations``, in order; one that does not exist is
+        left out."""
+
+    def shapes(
+        self, relations: Collection[Relation], counted: Collection[Relation]
+    ) -> dict[Relation, Shape]:
+        """The columns of ``relations`` and the row counts of those in ``counted``, in one go
+        (the metadata of a whole dbt build): the columns, then one query counting every
+        table (``count(*)`` reads no data on either warehouse)."""
+        columns = self.columns(sorted(set(relations) | set(counted)))
+        present = [r for r in sorted(set(counted)) if r in columns]
+        rows = {}
+        if present:
+            sql = " union all ".join(
+                f"select {n} as n, count(*) as c from {self.table(*r)}"
+                for n, r in enumerate(present)
+            )
+            rows = {present[n]: count for n, count in self.rows(sql)}
+        return {r: Shape(cols, rows.get(r)) for r, cols in columns.items()}
 
     @abstractmethod
     def export_parquet(self, dataset: str, table: str, path: Path) -> tuple[int, list[str]]:
@@ -91,6 +128,18 @@ class DuckDBWarehouse(Warehouse):
     def quote(self, identifier: str) -> str:
         return duck.quote(identifier)
 
+    def columns(self, relations: Collection[Relation]) -> dict[Relation, list[tuple[str, str]]]:
+        found: dict[Relation, list[tuple[str, str]]] = {}
+        for schema, table, column, data_type in self.con.execute(
+            "select table_schema, table_name, column_name, data_type "
+            "from information_schema.columns "
+            "where table_catalog = current_database() and [table_schema, table_name] in ? "
+            "order by table_schema, table_name, ordinal_position",
+            [[list(r) for r in relations]],
+        ).fetchall():
+            found.setdefault((schema, table), []).append((column, data_type))
+        return found
+
     def export_parquet(self, dataset: str, table: str, path: Path) -> tuple[int, list[str]]:
         tmp = _temp_beside(path)
         relation = self.table(dataset, table)
@@ -126,6 +175,18 @@ class BigQueryWarehouse(Warehouse):
 
     def quote(self, identifier: str) -> str:
         return bq.quote(identifier)
+
+    def columns(self, relations: Collection[Relation]) -> dict[Relation, list[tuple[str, str]]]:
+        from google.api_core.exceptions import NotFound
+
+        found = {}
+        for relation in relations:  # the tables' metadata: free, no query billed
+            try:
+                t = self.client.get_table(bq.table_id(self.client.project, *relation))
+            except NotFound:
+                continue
+            found[relation] = [(f.name, f.field_type) for f in t.schema]
+        return found
 
     def table_metadata(self, dataset: str, table: str) -> dict[str, Any]:
         facts = bq.table_facts(self.client, dataset, table)
