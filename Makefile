@@ -17,8 +17,11 @@ export DAGSTER_DISABLE_TELEMETRY := 1
 up: $(STAMP)
 	$(BIN)/adw up
 
+# One pytest worker per core (pytest-xdist); a test file stays on one worker, so its module
+# fixtures (a seeded source, a replicated warehouse) are built once. PYTEST_WORKERS=0: serial.
+PYTEST_WORKERS ?= auto
 test: $(STAMP) bigquery-env
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The BigQuery API emulator lives in its own .venv-bq (its pins stay out of .venv); where it
 # cannot install, the tests marked bigquery skip with a reason.
