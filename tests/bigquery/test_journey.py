@@ -176,9 +176,30 @@ def _launch_through_the_webserver(deployment: Deployment, job: str) -> dict:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    deployment.outputs.append(log.read_text())
-    assert "Traceback" not in log.read_text(), log.read_text()[-4000:]
+    text = log.read_text()
+    deployment.outputs.append(text)
+    assert "Traceback" not in _without_the_in_process_adapter_warning(text), text[-4000:]
     return json.loads(launched.stdout.strip().splitlines()[-1])
+
+
+ADAPTER_WARNING = "An error was encountered when creating a handle to the dbt adapter in Dagster."
+
+
+def _without_the_in_process_adapter_warning(log: str) -> str:
+    """The run log without dagster-dbt's warning that it could not open dbt's BigQuery adapter
+    inside the run process (its tracebacks up to the next log record). Here dbt-bigquery lives
+    in .venv-bq (``ADW_DBT_EXECUTABLE``), not beside adw; dbt itself runs there and adw reads no
+    metadata through that adapter. A production install (``adw[bigquery]``) has the adapter and
+    no such warning (docs/production.md)."""
+    kept, skipping = [], False
+    for line in log.splitlines():
+        if ADAPTER_WARNING in line:
+            skipping = True
+        elif skipping and re.match(r"^\S*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 @pytest.fixture
