@@ -249,7 +249,8 @@ def compile_query(
     """SQL (with ``?`` parameters) for ``measures`` grouped by the dimensions ``by``.
 
     ``where`` holds ``(dimension, op, value)`` triples; ``between`` takes a pair, ``in`` a
-    sequence. Rows are ordered by ``order_by`` (default: the dimensions).
+    sequence. Rows are ordered by ``order_by`` (default: the dimensions), ties by the
+    dimensions, so that a limit keeps the same rows on every warehouse and every run.
     """
     relation = relation_of([*measures, *by, *(w[0] for w in where)])
     cols = [f"{DIMENSIONS[d].sql} as {d}" for d in by]
@@ -284,7 +285,9 @@ def compile_query(
     order = list(order_by) if order_by is not None else list(by)
     if order:
         direction = " desc" if descending else ""
-        sql += " order by " + ", ".join(f"{o}{direction} nulls last" for o in order)
+        terms = [f"{o}{direction} nulls last" for o in order]
+        terms += [f"{d} nulls last" for d in by if d not in order]  # ties
+        sql += " order by " + ", ".join(terms)
     if limit is not None:
         sql += f" limit {int(limit)}"
     return sql, params

@@ -5,8 +5,9 @@ A fresh deployment: an external source database (the real AdventureWorks from
 ``../shared/adventureworks`` when present, else synthetic data) and an empty BigQuery project.
 Every step is an ``adw`` subprocess with ``ADW_WAREHOUSE=bigquery``: load the source, replicate,
 build before any web event, stream events, build again, export the dashboard snapshot (`adw
-dashboard`), simulate OLTP activity, replicate and build incrementally, then `adw up` (the
-same hourly ELT in one command). Then the same source and the same events go through a DuckDB
+dashboard`), simulate OLTP activity, replicate incrementally, launch ``elt_job`` on the Dagster
+webserver (`adw dev`, `adw launch`, as Kestra does), then `adw up` (the same hourly ELT in one
+command). Then the same source and the same events go through a DuckDB
 deployment (built once before the events too), and the business marts read back from BigQuery
 equal DuckDB's to the cent, as do the answers `adw up` and `adw build` print.
 """
@@ -14,7 +15,9 @@ equal DuckDB's to the cent, as do the answers `adw up` and `adw build` print.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -132,6 +135,73 @@ def _dashboard_exports_the_snapshot(deployment: Deployment) -> dict:
     return json.loads((serving / "_snapshot.json").read_text())
 
 
+def _launch_through_the_webserver(deployment: Deployment, job: str) -> dict:
+    """`adw dev` (the Dagster webserver and daemon over this ADW_HOME), then `adw launch JOB
+    --wait` through its GraphQL, as Kestra's flows and the UI start runs; returns the run's
+    final line."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
+    log = deployment.home / "adw-dev.log"
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(ADW), "dev", "--port", str(port)], env=deployment.env,
+            cwd=deployment.home.parent, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    query = json.dumps({"query": "{ repositoriesOrError { ... on RepositoryConnection "
+                                 "{ nodes { location { name } } } } }"}).encode()  # fmt: skip
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert proc.poll() is None, log.read_text()[-4000:]
+            try:
+                request = urllib.request.Request(
+                    url, data=query, headers={"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=10) as r:
+                    nodes = json.loads(r.read())["data"]["repositoriesOrError"].get("nodes")
+                if nodes and nodes[0]["location"]["name"] == "adw":
+                    break
+            except (OSError, KeyError, TypeError, ValueError):
+                pass
+            assert time.monotonic() < deadline, log.read_text()[-4000:]
+            time.sleep(1)
+        deployment.timings.append(("adw dev (until it serves)", time.perf_counter() - started))
+        launched = deployment.adw("launch", job, "--wait", "--url", url)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    text = log.read_text()
+    deployment.outputs.append(text)
+    assert "Traceback" not in _without_the_in_process_adapter_warning(text), text[-4000:]
+    return json.loads(launched.stdout.strip().splitlines()[-1])
+
+
+ADAPTER_WARNING = "An error was encountered when creating a handle to the dbt adapter in Dagster."
+
+
+def _without_the_in_process_adapter_warning(log: str) -> str:
+    """The run log without dagster-dbt's warning that it could not open dbt's BigQuery adapter
+    inside the run process (its tracebacks up to the next log record). Here dbt-bigquery lives
+    in .venv-bq (``ADW_DBT_EXECUTABLE``), not beside adw; dbt itself runs there and adw reads no
+    metadata through that adapter. A production install (``adw[bigquery]``) has the adapter and
+    no such warning (docs/production.md)."""
+    kept, skipping = [], False
+    for line in log.splitlines():
+        if ADAPTER_WARNING in line:
+            skipping = True
+        elif skipping and re.match(r"^\S*\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", line):
+            skipping = False
+        if not skipping:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 @pytest.fixture
 def source(pg_cluster):
     """A fresh, empty source database (adw's DDL and read-only role created by `adw source`)."""
@@ -195,11 +265,14 @@ def test_the_production_journey_through_adw_on_bigquery_matches_duckdb(
     assert manifest["warehouse"] == "BigQuery" and not manifest["missing"], manifest
     assert manifest["marts"]["rpt_web_traffic_by_country"]["rows"] > 0
 
-    # 5. OLTP activity, then the hourly ELT: an incremental replication and build
+    # 5. OLTP activity, then the hourly ELT: an incremental replication, and the build
+    # launched on the Dagster webserver by `adw launch`, as Kestra's flows do (`elt_job`:
+    # replication again, nothing new to read, then dbt)
     cloud.adw("source", "simulate", "--orders", "40", "--updates", "60", "--seed", "8")
     again = cloud.adw("replicate")
     assert 0 < _rows_read(again.stdout + again.stderr) < rows_first / 2
-    cloud.adw("build")
+    run = _launch_through_the_webserver(cloud, "elt_job")
+    assert (run["job"], run["status"]) == ("elt_job", "SUCCESS"), run
 
     # 6. the same hourly ELT in one command: `adw up` (the source holds data: no seeding)
     final = cloud.adw("up", "--events", "0")

@@ -106,3 +106,22 @@ def test_every_measure_and_dimension_reads_a_mart_of_the_dashboard_exposure():
     for item in [*semantic.MEASURES.values(), *semantic.DIMENSIONS.values()]:
         assert item.relation in relations, item.name
     assert {m.dataset for m in marts} == {"marts"}
+
+
+def test_ties_are_broken_by_the_dimensions_so_a_limit_keeps_the_same_rows():
+    """The top countries by sessions, when some tie: the same countries whatever order the
+    warehouse returns rows in (the answers printed on BigQuery and DuckDB differed before)."""
+    sql, params = semantic.compile_query(
+        ["sessions"], ["web_country"], order_by=["sessions"], descending=True, limit=2
+    )
+    rows = [("Canada", 5), ("Germany", 5), ("Australia", 5), ("France", 9)]
+    tops = set()
+    for ordered in (rows, rows[::-1], sorted(rows)):
+        with duckdb.connect() as con:
+            values = ", ".join(f"('{country}', {n})" for country, n in ordered)
+            con.execute(
+                f"create table {semantic.relation_of(['sessions'])} as "
+                f"select * from (values {values}) t(country_name, sessions)"
+            )
+            tops.add(tuple(con.execute(sql, params).fetchall()))
+    assert tops == {(("France", 9), ("Australia", 5))}
