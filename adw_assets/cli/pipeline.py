@@ -238,11 +238,21 @@ def summarize(result: dg.ExecuteInProcessResult, seconds: float, dbt_runs: Path)
             summary.checks_warned.append(name)
         else:
             summary.checks_failed.append(name)
+    retried = {}  # the error of each step's last attempt that Dagster retried
+    for event in result.all_events:
+        if event.is_step_up_for_retry and event.step_retry_data.error is not None:
+            error = event.step_retry_data.error
+            while error.cause is not None:  # the retry request wraps what the op raised
+                error = error.cause
+            retried[event.step_key] = error.message.strip()
     for event in result.get_step_failure_events():
         data = event.step_failure_data
         text = (data.user_failure_data.description if data.user_failure_data else None) or (
             data.error.message.strip() if data.error else "step failed"
         )
+        if event.step_key in retried and text.startswith("Exceeded max_retries"):
+            # Dagster's own line says only that it gave up: the cause is the last attempt's
+            text = f"{retried[event.step_key]} ({text[0].lower()}{text[1:]})"
         summary.errors.append(f"{STEP_NAMES.get(event.step_key, event.step_key)}: {text}")
     for path in dbt_runs.glob(f"{result.run_id[:8]}-*/run_results.json"):
         for node in json.loads(path.read_text())["results"]:

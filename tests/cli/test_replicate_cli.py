@@ -110,3 +110,17 @@ def test_the_installed_command_runs_end_to_end(replica_source, adw_home):
     )
     assert proc.returncode == 0, proc.stderr
     assert "raw_sales.store" in proc.stdout and "[1/1] sales.store" in proc.stderr
+
+
+def test_a_step_dagster_retried_fails_with_its_cause_not_only_the_retry_count(
+    replica_source, adw_home, capsys
+):
+    """An error the step's retry policy retries (here the warehouse path is a folder, which
+    DuckDB cannot open) fails after the retries with what went wrong; Dagster's own line said
+    only "Exceeded max_retries of 2"."""
+    (adw_home / "warehouse.duckdb").mkdir(parents=True)
+    code, _out, err = adw("replicate", capsys=capsys)
+    assert code == 1
+    line = next(line for line in err.splitlines() if line.startswith("error: replication:"))
+    assert "warehouse.duckdb" in line and "Is a directory" in line, line
+    assert "exceeded max_retries of 2" in line
