@@ -23,12 +23,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from adw_assets.lib.warehouse import bigquery as bq
@@ -202,23 +200,11 @@ def _without_the_in_process_adapter_warning(log: str) -> str:
     return "\n".join(kept)
 
 
-@pytest.fixture
-def source(pg_cluster):
-    """A fresh, empty source database (adw's DDL and read-only role created by `adw source`)."""
-    name = f"journey_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_cluster, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    from adw_assets.lib.source.server import with_database
-
-    yield with_database(pg_cluster, name)
-    with psycopg.connect(pg_cluster, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-
-
 @pytest.mark.timeout(5400)
 def test_the_production_journey_through_adw_on_bigquery_matches_duckdb(
-    source, bq_emulator, tmp_path
+    empty_db, bq_emulator, tmp_path
 ):
+    source = empty_db  # adw's DDL and read-only role are created by `adw source`
     if not (VENV_BQ / "bin" / "dbt").exists():
         pytest.skip("dbt-bigquery is missing from .venv-bq: run `bash .ci/bigquery-env.sh`")
     project = new_project()
