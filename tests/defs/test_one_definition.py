@@ -90,7 +90,7 @@ def shapes() -> dict[str, dict]:
 
 def test_every_environment_has_the_same_graph_checks_jobs_sensors_and_schedules(shapes):
     reference, _ = shapes["duckdb"]
-    assert len(reference["assets"]) == 59 and len(reference["checks"]) == 168
+    assert len(reference["assets"]) == 60 and len(reference["checks"]) == 170
     assert set(reference["jobs"]) == {
         "elt_job",
         "web_events_job",
@@ -157,5 +157,5 @@ def test_the_web_events_job_is_everything_built_from_the_web_events(shapes):
     assert reference["sensors"] == {"web_events_landed_sensor": "web_events_job"}
     elt, _ = reference["jobs"]["elt_job"]
     materializable = {k for k, (_, _, m, _) in reference["assets"].items() if m}
-    assert elt == materializable and len(elt) == 46
+    assert elt == materializable and len(elt) == 47
     assert reference["jobs"]["full_refresh_job"] == (elt, "true")
