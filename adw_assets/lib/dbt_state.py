@@ -10,8 +10,12 @@ state with it:
   nothing;
 * the same project, some sources changed: only the models downstream of those sources are
   rebuilt, with their tests (:func:`warm_exclusion`);
-* anything else (no record, another project, environment or day, a failed or partial build in
-  between): everything is rebuilt.
+* anything else (no record, another project, environment or day, a failed build in between):
+  everything is rebuilt.
+
+A build of a selection that succeeded keeps the record, and moves a source on only when it
+rebuilt everything downstream of it (:func:`after_selection`): the sensor's ``web_events_job``
+does not make the next ``elt_job`` rebuild everything.
 """
 
 from __future__ import annotations
@@ -144,6 +148,28 @@ def warm_exclusion(
         if f"{node['source_name']}.{node['name']}" not in changed
     )
     return rebuilt, exclude
+
+
+def after_selection(
+    manifest: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    state: Mapping[str, Any] | None,
+    built: Iterable[str],
+) -> dict | None:
+    """What the record says after a build of a selection succeeded (``built``: the unique ids
+    it materialized): a source that moved counts as built only when everything downstream of it
+    was; the others keep their recorded state (the models the selection left out still hold
+    it). ``None`` (rebuild everything next) when there was no record or the project changed."""
+    if not previous or not state or previous.get("project") != state["project"]:
+        return None
+    sources = dict(previous.get("sources") or {})
+    if set(sources) != set(state["sources"]):
+        return None
+    built = set(built)
+    for name, value in state["sources"].items():
+        if sources[name] != value and reached(manifest, {name}) <= built:
+            sources[name] = value
+    return {"project": state["project"], "sources": sources}
 
 
 def last_build(settings: Settings | None = None) -> dict | None:

@@ -67,9 +67,13 @@ def test_new_orders_rebuild_only_the_models_they_reach_and_equal_a_full_rebuild(
     first = last_run(home)
     assert "marts/dim_products" in built(home, first)
 
-    simulate(dsn, orders=20, updates=0, seed=21, progress=quiet)  # new orders, nothing else
+    # new orders (with their customers, addresses and cards), no updates
+    simulate(dsn, orders=20, updates=0, seed=21, progress=quiet)
     adw(env, "replicate")
-    adw(env, "build", "--no-answers")
+    said = adw(env, "build", "--no-answers").stderr
+    (line,) = [line for line in said.splitlines() if "new data in " in line]
+    moved = line.split("new data in ")[1].split(" since")[0].split(", ")
+    assert "sales.salesorderheader" in moved and "production.product" not in moved, line
     warm = last_run(home)
     rebuilt = built(home, warm)
     for key in ("staging/stg_sales__orders", "marts/fct_orders", "marts/fct_sales",

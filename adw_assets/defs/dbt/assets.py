@@ -1,6 +1,7 @@
 """The dbt models, seeds and tests as Dagster assets and asset checks."""
 
 import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from adw_assets.lib.dbt import (
     store_card_hash_salt,
 )
 from adw_assets.lib.dbt_state import (
+    after_selection,
     build_state,
     changed_sources,
     last_build,
@@ -63,22 +65,23 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
         store_card_hash_salt(settings)  # refuses a missing salt off the local default
         # a whole build rebuilds only what new data reaches since the last one (lib/dbt_state)
         whole = not context.is_subset
-        state = build_state(settings) if whole else None
+        state = build_state(settings)
         previous = (last_build(settings) or {}).get("state")
-        record_build(settings, None, context.run_id)  # a failure or a subset: rebuild all next
-        changed = None if full else changed_sources(previous, state)
+        record_build(settings, None, context.run_id)  # a failure: rebuild everything next
+        changed = None if full or not whole else changed_sources(previous, state)
         environ = {}
+        manifest_json = json.loads(manifest.read_text())
         if changed is not None:
-            manifest_json = json.loads(manifest.read_text())
             together = dashboard_marts_ids(manifest_json)
             rebuilt, exclude = warm_exclusion(manifest_json, changed, together)
             if not rebuilt:
-                context.log.info("nothing new since the last build: no dbt model to rebuild")
+                _say(context, "nothing new since the last build: no dbt model to rebuild")
                 record_build(settings, state, context.run_id)
                 return
-            context.log.info(
-                f"new data in {', '.join(sorted(changed))}: rebuilding the {len(rebuilt)} "
-                "models downstream of them, with their tests"
+            _say(
+                context,
+                f"new data in {', '.join(sorted(changed))} since the last build: dbt builds the "
+                f"{len(rebuilt)} models and seeds downstream of them, with their tests",
             )
             args += ["--exclude", " ".join(exclude)]
             environ["DBT_INDIRECT_SELECTION"] = "cautious"
@@ -100,13 +103,25 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
                 if failure is not None:  # a failing model or test fails the same way again:
                     # no step retry (dbt's adapters retry their own transient errors)
                     raise dg.Failure(description=str(failure), allow_retries=False) from failure
-                if whole:
-                    record_build(settings, state, context.run_id)
+                if not whole:  # a selection: only the sources it rebuilt all of move on
+                    built = {e.metadata["unique_id"].value for e in events if _built(e)}
+                    state = after_selection(manifest_json, previous, state, built)
+                record_build(settings, state, context.run_id)
             finally:
                 release_duckdb()
                 finish_run_target(settings, target)
 
     return adw_dbt_models
+
+
+def _built(event) -> bool:
+    return isinstance(event, dg.Output | dg.AssetMaterialization) and "unique_id" in event.metadata
+
+
+def _say(context: dg.AssetExecutionContext, message: str) -> None:
+    """In the run's log (the UI) and on stderr (``adw build``, ``adw up``)."""
+    context.log.info(message)
+    print(f"  {message}", file=sys.stderr, flush=True)
 
 
 def dashboard_marts_ids(manifest: Mapping[str, Any]) -> set[str]:

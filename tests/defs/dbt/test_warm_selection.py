@@ -10,7 +10,7 @@ import pytest
 
 from adw_assets.defs.dbt.assets import dashboard_marts_ids
 from adw_assets.lib.dbt import ensure_manifest, run_dbt
-from adw_assets.lib.dbt_state import changed_sources, reached, warm_exclusion
+from adw_assets.lib.dbt_state import after_selection, changed_sources, reached, warm_exclusion
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,20 @@ def test_changed_sources_says_when_everything_must_be_rebuilt():
     assert changed_sources(state, state) == set()
     moved = {"project": "p", "sources": {"a.b": "1", "web.events": "3"}}
     assert changed_sources(state, moved) == {"web.events"}
+
+
+def test_a_selection_moves_a_source_on_only_when_it_rebuilt_all_downstream_of_it(manifest):
+    sources = {f"{n['source_name']}.{n['name']}": "0" for n in manifest["sources"].values()}
+    recorded = {"project": "p", "sources": sources}
+    now = {"project": "p", "sources": {**sources, "web.events": "1", "person.address": "1"}}
+    web = reached(manifest, {"web.events"})
+    after = after_selection(manifest, recorded, now, web)
+    assert after["sources"]["web.events"] == "1"  # all of it rebuilt: current
+    assert after["sources"]["person.address"] == "0"  # not: still new for the next build
+    part = set(list(reached(manifest, {"person.address"}))[:1])
+    assert after_selection(manifest, recorded, now, part)["sources"]["person.address"] == "0"
+    assert after_selection(manifest, None, now, web) is None  # no record: rebuild all next
+    assert after_selection(manifest, {**recorded, "project": "q"}, now, web) is None
 
 
 def test_dbt_runs_the_tests_of_what_is_rebuilt_and_those_across_to_what_is_not(
