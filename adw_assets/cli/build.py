@@ -3,8 +3,9 @@ process, with a summary and the answers to the business questions.
 
 A whole build whose inputs did not change since the last one that succeeded (same dbt project
 and environment, same replicated rows, same web-event files, same day) does nothing: it would
-write what the warehouse already holds (``lib/dbt.build_inputs``). Dagster and dbt are then
-not even imported.
+write what the warehouse already holds (``lib/dbt_state.build_state``). Dagster and dbt are then
+not even imported. When some of them changed, the dbt step rebuilds only the models downstream
+of the sources with new data (``defs/dbt/assets.py``).
 """
 
 from __future__ import annotations
@@ -80,18 +81,19 @@ def command(select: str | None, full_refresh: bool, answers: bool) -> None:
     """Run dbt build for SELECT (dbt selection syntax, e.g. 'marts' or '+fct_orders'; default:
     everything) through Dagster: models become materializations, tests asset checks; then
     refresh the dashboard snapshot."""
-    from adw_assets.lib.dbt import build_inputs, card_hash_salt, last_build, record_build
+    from adw_assets.lib.dbt import card_hash_salt
+    from adw_assets.lib.dbt_state import build_state, last_build
     from adw_assets.lib.serving import MANIFEST, serving_dir
     from adw_assets.settings import get_settings
 
     settings = get_settings()
     card_hash_salt(settings)  # a missing salt stops here, in one line, before Dagster
-    inputs = build_inputs(settings) if select is None else None
+    state = build_state(settings) if select is None else None
     previous = last_build(settings) or {}
     if (
-        inputs is not None
+        state is not None
         and not full_refresh
-        and previous.get("inputs") == inputs
+        and previous.get("state") == state
         and (serving_dir(settings) / MANIFEST).exists()
     ):
         click.echo(
@@ -117,7 +119,5 @@ def command(select: str | None, full_refresh: bool, answers: bool) -> None:
             f"dbt build failed: see the failures above and the run in `adw dev` "
             f"(run {summary.run_id}); {hint}."
         )
-    if select is None:
-        record_build(settings, inputs, summary.run_id)
     if answers and select is None:
         print_answers()

@@ -29,7 +29,7 @@ from adw_assets.defs.dashboard.assets import OP_NAME as SNAPSHOT_OP
 from adw_assets.defs.dbt.assets import OP_NAME as DBT_OP
 from adw_assets.defs.warehouse.resources import POOL
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG, ensure_dagster_home
-from adw_assets.lib.dbt import record_build
+from adw_assets.lib.dbt_state import record_build
 from adw_assets.settings import get_settings
 
 ELT_JOB = "elt_job"
@@ -101,8 +101,6 @@ def run(
     settings = get_settings()
     settings.ensure_dirs()
     ensure_dagster_home(settings)
-    if job.graph.has_node_named(DBT_OP):
-        record_build(settings, None, "")  # `adw build` may no longer skip (lib/dbt.py)
     tags = {"adw/command": command, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     if full_refresh:
         tags[FULL_REFRESH_TAG] = "true"
@@ -122,6 +120,10 @@ def run(
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
         summary = summarize(result, time.perf_counter() - started, settings.home / "dbt" / "runs")
+        if not result.success and job.graph.has_node_named(DBT_OP):
+            # the dbt step records what its build read (lib/dbt_state.py); a later step that
+            # failed (the snapshot) must not let the next build skip it
+            record_build(settings, None, result.run_id)
         for stats in sorted(instance.get_run_step_stats(result.run_id), key=_started):
             if stats.start_time and stats.end_time:
                 name = STEP_NAMES.get(stats.step_key, stats.step_key)

@@ -177,9 +177,10 @@ def store_card_hash_salt(settings: Settings | None = None) -> None:
 
 
 @contextmanager
-def dbt_environ(settings: Settings | None = None):
-    """Set :func:`dbt_env` in ``os.environ`` for the block (dagster-dbt reads os.environ)."""
-    env = dbt_env(settings)
+def dbt_environ(settings: Settings | None = None, extra: dict[str, str] | None = None):
+    """Set :func:`dbt_env` (and ``extra``) in ``os.environ`` for the block (dagster-dbt reads
+    os.environ)."""
+    env = {**dbt_env(settings), **(extra or {})}
     saved = {name: os.environ.get(name) for name in env}
     os.environ.update(env)
     try:
@@ -313,71 +314,3 @@ def finish_run_target(settings: Settings, target: Path, keep: int = 10) -> None:
     runs = sorted((root / "runs").iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in runs[keep:]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-LAST_BUILD = "last_build.json"
-"""``$ADW_HOME/dbt/last_build.json``: the inputs fingerprint of the last whole build that
-succeeded (:func:`build_inputs`), and its Dagster run."""
-
-
-def build_inputs(settings: Settings | None = None) -> str | None:
-    """A fingerprint of everything a whole ``dbt build`` reads, or ``None`` when it cannot be
-    told cheaply (BigQuery: every look costs a query).
-
-    The dbt project (:func:`fingerprint`), the environment dbt runs with (the salt only inside
-    the hash), today's date (``dim_dates`` runs to the end of the current year), each replicated
-    table's row count and latest extraction, the web-event files landed. Equal fingerprints: a
-    build would write what the warehouse already holds."""
-    s = settings or get_settings()
-    if s.warehouse != "duckdb" or not s.duckdb_path.exists():
-        return None
-    from datetime import UTC, datetime
-
-    from adw_assets.lib.source.catalog import TABLES
-    from adw_assets.lib.warehouse import connect_to_read, qualified
-
-    digest = hashlib.sha256()
-    env = {k: v for k, v in dbt_env(s).items() if k != "PATH"}
-    for part in (fingerprint(s), json.dumps(env, sort_keys=True), datetime.now(UTC).date()):
-        digest.update(str(part).encode())
-    con = connect_to_read(s.duckdb_path)
-    try:
-        for table in TABLES:
-            namespace = f"{s.raw_prefix}{table.schema}"
-            exists = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = ? and table_name = ?",
-                [namespace, table.name],
-            ).fetchone()[0]
-            if not exists:
-                return None
-            relation = qualified(namespace, table.name)
-            row = con.execute(f"select count(*), max(_airbyte_extracted_at) from {relation}")
-            digest.update(f"{relation}={row.fetchone()}".encode())
-    finally:
-        con.close()
-    landing = s.events_dir / "landing"
-    for path in sorted(landing.rglob("*.parquet")) if landing.exists() else []:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(landing)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()
-
-
-def last_build(settings: Settings | None = None) -> dict | None:
-    """What :func:`record_build` wrote, if anything."""
-    path = (settings or get_settings()).home / "dbt" / LAST_BUILD
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def record_build(settings: Settings, inputs: str | None, run_id: str) -> None:
-    """Remember the inputs of a whole build that succeeded (``None``: forget)."""
-    path = settings.home / "dbt" / LAST_BUILD
-    if inputs is None:
-        path.unlink(missing_ok=True)
-        return
-    temporary = path.with_name(f".{LAST_BUILD}.{os.getpid()}")
-    temporary.write_text(json.dumps({"inputs": inputs, "run_id": run_id}))
-    os.replace(temporary, path)

@@ -1,7 +1,8 @@
 """``adw build`` as a user types it, twice in a row: the second build, with nothing new since the
 first, does nothing (no Dagster run, no dbt), and what the warehouse then holds equals a full
 rebuild; after new rows reach the source and are replicated, the build runs again and equals a
-full rebuild too."""
+full rebuild too. A selection keeps what the last whole build recorded, and moves a source on
+only when it rebuilt everything downstream of it."""
 
 from __future__ import annotations
 
@@ -106,12 +107,28 @@ def test_a_build_with_nothing_new_does_nothing_and_equals_a_full_rebuild(project
     assert marts(home) == after
 
 
-def test_a_run_that_builds_models_makes_the_next_whole_build_run(project):
-    _dsn, home, env = project
+def test_a_selection_moves_the_record_on_only_for_the_sources_it_rebuilt_all_of(project):
+    dsn, home, env = project
     day = datetime.now(UTC).date()
     adw(env, "build", "--no-answers")
     nothing_new(env, home, day, "--no-answers")
-    # any run with dbt in it (a selection here; `adw up` alike) forgets the last whole build
+    # a selection always runs; with nothing new, the whole build after it still has nothing to do
     assert NOTHING_NEW not in adw(env, "build", "stg_sales__orders").stderr
-    assert NOTHING_NEW not in adw(env, "build", "--no-answers").stderr
+    nothing_new(env, home, day, "--no-answers")
+
+    # new orders; a selection that rebuilds part of what they reach leaves them new
+    simulate(dsn, orders=10, updates=0, seed=12, progress=quiet)
+    adw(env, "replicate")
+    adw(env, "build", "stg_sales__orders")
+    warm = adw(env, "build", "--no-answers").stderr
+    assert NOTHING_NEW not in warm and "sales.salesorderheader" in warm, warm[-3000:]
+    nothing_new(env, home, day, "--no-answers")
+    after = marts(home)
+    adw(env, "build", "--full-refresh", "--no-answers")
+    assert marts(home) == after
+
+    # new web events; the selection of everything downstream of them (the sensor's
+    # web_events_job builds the same) moves them on: the next whole build has nothing to do
+    adw(env, "events", "stream", "-n", "100", "--rate", "0", "--seed", "4", "-q")
+    adw(env, "build", "source:web.events+")
     nothing_new(env, home, day, "--no-answers")

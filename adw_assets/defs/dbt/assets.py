@@ -1,5 +1,7 @@
 """The dbt models, seeds and tests as Dagster assets and asset checks."""
 
+import json
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,14 @@ from adw_assets.lib.dbt import (
     release_duckdb,
     run_target,
     store_card_hash_salt,
+)
+from adw_assets.lib.dbt_state import (
+    after_selection,
+    build_state,
+    changed_sources,
+    last_build,
+    record_build,
+    warm_exclusion,
 )
 from adw_assets.lib.secrets import redacted_errors
 from adw_assets.settings import get_settings
@@ -52,10 +62,32 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
         full = config.full_refresh or context.run.tags.get(FULL_REFRESH_TAG) == "true"
         args = ["build", "--full-refresh"] if full else ["build"]
         settings = get_settings()
-        # artifacts under $ADW_HOME/dbt/runs (pruned), reusing this home's last partial parse
         store_card_hash_salt(settings)  # refuses a missing salt off the local default
+        # a whole build rebuilds only what new data reaches since the last one (lib/dbt_state)
+        whole = not context.is_subset
+        state = build_state(settings)
+        previous = (last_build(settings) or {}).get("state")
+        record_build(settings, None, context.run_id)  # a failure: rebuild everything next
+        changed = None if full or not whole else changed_sources(previous, state)
+        environ = {}
+        manifest_json = json.loads(manifest.read_text())
+        if changed is not None:
+            together = dashboard_marts_ids(manifest_json)
+            rebuilt, exclude = warm_exclusion(manifest_json, changed, together)
+            if not rebuilt:
+                _say(context, "nothing new since the last build: no dbt model to rebuild")
+                record_build(settings, state, context.run_id)
+                return
+            _say(
+                context,
+                f"new data in {', '.join(sorted(changed))} since the last build: dbt builds the "
+                f"{len(rebuilt)} models and seeds downstream of them, with their tests",
+            )
+            args += ["--exclude", " ".join(exclude)]
+            environ["DBT_INDIRECT_SELECTION"] = "cautious"
+        # artifacts under $ADW_HOME/dbt/runs (pruned), reusing this home's last partial parse
         target = run_target(settings, f"{context.run_id[:8]}-{OP_NAME}")
-        with redacted_errors(), dbt_environ(settings):
+        with redacted_errors(), dbt_environ(settings, environ):
             try:
                 invocation = dbt.cli(args, context=context, target_path=target)
                 # DuckDB admits no reader while dbt writes: collect dbt's events, then read the
@@ -71,11 +103,37 @@ def build_dbt_models(manifest: Path, translator: AdwDbtTranslator) -> dg.AssetsD
                 if failure is not None:  # a failing model or test fails the same way again:
                     # no step retry (dbt's adapters retry their own transient errors)
                     raise dg.Failure(description=str(failure), allow_retries=False) from failure
+                if not whole:  # a selection: only the sources it rebuilt all of move on
+                    built = {e.metadata["unique_id"].value for e in events if _built(e)}
+                    state = after_selection(manifest_json, previous, state, built)
+                record_build(settings, state, context.run_id)
             finally:
                 release_duckdb()
                 finish_run_target(settings, target)
 
     return adw_dbt_models
+
+
+def _built(event) -> bool:
+    return isinstance(event, dg.Output | dg.AssetMaterialization) and "unique_id" in event.metadata
+
+
+def _say(context: dg.AssetExecutionContext, message: str) -> None:
+    """In the run's log (the UI) and on stderr (``adw build``, ``adw up``)."""
+    context.log.info(message)
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def dashboard_marts_ids(manifest: Mapping[str, Any]) -> set[str]:
+    """Unique ids of the models the dashboard snapshot reads (``lib/serving.dashboard_marts``)."""
+    from adw_assets.lib.serving import dashboard_marts
+
+    names = {mart.name for mart in dashboard_marts(manifest)}
+    return {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["name"] in names
+    }
 
 
 def with_table_metadata(

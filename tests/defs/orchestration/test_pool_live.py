@@ -17,6 +17,8 @@ import dagster as dg
 import pytest
 
 from adw_assets.defs.warehouse.resources import POOL
+from adw_assets.lib.source.simulate import simulate
+from tests.dbt.dbt_chain import quiet
 from tests.support.live_dagster import live_dagster
 
 pytestmark = pytest.mark.slow
@@ -92,6 +94,9 @@ def _wait_until_done(instance, run_ids: list[str], timeout: float = 600) -> dict
 
 
 def test_an_untagged_materialization_and_elt_job_wait_for_the_pool(server):
+    # new orders, so that elt_job's dbt step and snapshot have work (with nothing new since the
+    # fixture's run, the dbt step builds nothing and the snapshot is skipped)
+    simulate(server["dsn"], orders=5, updates=0, seed=3, progress=quiet)
     instance = _instance(server["home"])
     storage = instance.event_log_storage
     holder = storage.claim_concurrency_slot(POOL, "adw-test-holder", "hold", 0)
