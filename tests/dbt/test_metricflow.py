@@ -20,12 +20,12 @@ import pytest
 
 from adw_assets.lib.dbt import bin_dir, dbt_env, project_dir
 from adw_assets.lib.events import burst
+from adw_assets.lib.metrics import SemanticLayer, cents
 from adw_assets.lib.source.load import load_directory
 from adw_assets.lib.source.seed import seed_database
 from adw_assets.lib.source.simulate import simulate
 from adw_assets.settings import get_settings
 from tests.dbt.dbt_chain import Chain, module_database, quiet, settings_for
-from tests.dbt.metricflow_client import SemanticLayer, cents
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""MetricFlow on a built DuckDB warehouse, for the semantic-layer tests: the semantic manifest
+"""The semantic layer (MetricFlow) on a built DuckDB warehouse: the semantic manifest
 dbt wrote (``semantic_manifest.json``) and a read-only DuckDB connection per statement, through
 MetricFlow's public engine (``MetricFlowEngine``) and its ``SqlClient`` protocol.
 
