@@ -10,7 +10,6 @@ project id, so tests share the emulator without seeing each other's datasets.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.support.processes import stop
+from tests.support.processes import free_port, stop
 
 VENV_BQ = REPO_ROOT / ".venv-bq"
 EMULATOR_MAIN = Path(__file__).with_name("emulator_main.py")
@@ -37,17 +36,11 @@ def _require_venv_bq() -> Path:
     return python
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def bq_emulator(tmp_path_factory) -> str:
     """The emulator's base URL (in memory, on a free loopback port), for the whole session."""
     python = _require_venv_bq()
-    port = _free_port()
+    port = free_port()
     workdir = tmp_path_factory.mktemp("bqemulator")
     log = open(workdir / "emulator.log", "wb")  # noqa: SIM115 - closed below
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ADW_", "GOOGLE_"))}

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,8 +32,8 @@ from adw_assets.lib.warehouse import bigquery as bq
 from tests.bigquery.conftest import VENV_BQ, bigquery_env, new_project
 from tests.bigquery.helpers import assert_marts_agree
 from tests.conftest import SHARED_ADVENTUREWORKS
-from tests.support.live_dagster import adw_env
-from tests.support.processes import stop
+from tests.support.live_dagster import adw_env, serves_locations
+from tests.support.processes import free_port, stop, wait_until_serving
 
 pytestmark = [pytest.mark.bigquery, pytest.mark.slow]
 
@@ -93,19 +92,13 @@ def _rows_read(stdout_and_err: str) -> int:
     return int(found[2].replace(",", ""))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _dashboard_exports_the_snapshot(deployment: Deployment) -> dict:
     """`adw dashboard` with no snapshot yet: it exports one from the warehouse (a Dagster run)
     and then serves the page; returns the snapshot's manifest."""
     serving = deployment.home / "serving"
     for path in serving.glob("*"):
         path.unlink()
-    port = _free_port()
+    port = free_port()
     log = deployment.home / "dashboard.log"
     started = time.perf_counter()
     with open(log, "w") as out:
@@ -114,17 +107,12 @@ def _dashboard_exports_the_snapshot(deployment: Deployment) -> dict:
             cwd=deployment.home.parent, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert proc.poll() is None, log.read_text()[-4000:]
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-4000:]
-            time.sleep(1)
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as r:
+                return r.status == 200
+
+        wait_until_serving(proc, log, healthy, "adw dashboard", timeout=600)
     finally:
         stop(proc)
     deployment.timings.append(("adw dashboard (export + serve)", time.perf_counter() - started))
@@ -137,7 +125,7 @@ def _launch_through_the_webserver(deployment: Deployment, job: str) -> dict:
     """`adw dev` (the Dagster webserver and daemon over this ADW_HOME), then `adw launch JOB
     --wait` through its GraphQL, as Kestra's flows and the UI start runs; returns the run's
     final line."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/graphql"
     log = deployment.home / "adw-dev.log"
     started = time.perf_counter()
@@ -147,24 +135,10 @@ def _launch_through_the_webserver(deployment: Deployment, job: str) -> dict:
             cwd=deployment.home.parent, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
-    query = json.dumps({"query": "{ repositoriesOrError { ... on RepositoryConnection "
-                                 "{ nodes { location { name } } } } }"}).encode()  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert proc.poll() is None, log.read_text()[-4000:]
-            try:
-                request = urllib.request.Request(
-                    url, data=query, headers={"Content-Type": "application/json"}
-                )
-                with urllib.request.urlopen(request, timeout=10) as r:
-                    nodes = json.loads(r.read())["data"]["repositoriesOrError"].get("nodes")
-                if nodes and nodes[0]["location"]["name"] == "adw":
-                    break
-            except (OSError, KeyError, TypeError, ValueError):
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-4000:]
-            time.sleep(1)
+        wait_until_serving(
+            proc, log, lambda: serves_locations(url, {"adw"}), "adw dev", timeout=300
+        )
         deployment.timings.append(("adw dev (until it serves)", time.perf_counter() - started))
         launched = deployment.adw("launch", job, "--wait", "--url", url)
     finally:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import urllib.parse
@@ -31,6 +30,7 @@ import pytest
 from adw_assets.lib.dbt import project_dir
 from adw_assets.settings import REPLICATION_ROLE
 from tests.dbt.dbt_chain import module_database
+from tests.support.processes import free_port
 
 ADW = Path(sys.executable).parent / "adw"
 
@@ -47,12 +47,6 @@ FORMS: dict[str, Form] = {
     "key_value": lambda a, user, pw: f"{a['key_value']} user={user} password={pw}",
     "quoted_key_value": lambda a, user, pw: f"{a['quoted']} user='{user}' password='{pw}'",
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def address(host: str, port: str | None, dbname: str) -> dict[str, str]:
@@ -148,13 +142,13 @@ def test_no_password_salt_or_token_leaks_from_failing_commands(form, shared_sour
     token, token_marker = secret("token")
     make = FORMS[form]
     live = live_address(dsn)
-    closed = address("127.0.0.1", str(_free_port()), live["dbname"])
+    closed = address("127.0.0.1", str(free_port()), live["dbname"])
     env = base_env(home) | {
         "ADW_SOURCE_DSN": make(live, "postgres", owner_pw),
         "ADW_REPLICATION_DSN": make(closed, REPLICATION_ROLE, repl_pw),
         "ADW_CARD_HASH_SALT": salt,
         "ADW_DAGSTER_TOKEN": token,
-        "ADW_DAGSTER_URL": f"http://127.0.0.1:{_free_port()}/graphql",
+        "ADW_DAGSTER_URL": f"http://127.0.0.1:{free_port()}/graphql",
     }
     markers = {"owner password": owner_marker, "replication password": repl_marker,
                "salt": salt_marker, "token": token_marker}  # fmt: skip

@@ -7,10 +7,8 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -19,14 +17,10 @@ from pathlib import Path
 import psycopg
 import yaml
 
+from tests.support.processes import free_port, wait_until_serving
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def adw_env(home: Path, dsn: str) -> dict[str, str]:
@@ -54,6 +48,18 @@ def _graphql(url: str, query: str, variables: dict | None = None) -> dict:
     req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
+
+
+LOCATIONS = (
+    "{ repositoriesOrError { __typename ... on RepositoryConnection "
+    "{ nodes { name location { name } } } } }"
+)
+
+
+def serves_locations(url: str, locations: set[str]) -> bool:
+    """Whether the Dagster webserver at ``url`` (its /graphql) has loaded exactly ``locations``."""
+    data = _graphql(url, LOCATIONS)["data"]["repositoriesOrError"]
+    return {n["location"]["name"] for n in data.get("nodes", [])} == locations
 
 
 @contextlib.contextmanager
@@ -93,7 +99,7 @@ def live_dagster(
     ensure_schema(dsn)
     seed_database(dsn, scale=0.01, seed=3)
 
-    port = _free_port()
+    port = free_port()
     env = adw_env(home, dsn)
     log = open(home / "dagster-dev.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -105,23 +111,14 @@ def live_dagster(
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/graphql"
-    query = (
-        "{ repositoriesOrError { __typename ... on RepositoryConnection "
-        "{ nodes { name location { name } } } } }"
-    )
-    deadline = time.monotonic() + 180
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dagster dev exited: {(home / 'dagster-dev.log').read_text()}")
-        try:
-            data = _graphql(url, query)["data"]["repositoriesOrError"]
-            if {n["location"]["name"] for n in data.get("nodes", [])} == set(locations):
-                break
-        except Exception:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"dagster dev did not serve {sorted(locations)} within 180 s")
-        time.sleep(1)
+    try:
+        wait_until_serving(
+            proc, home / "dagster-dev.log", lambda: serves_locations(url, set(locations)),
+            f"dagster dev serving {sorted(locations)}", timeout=180,
+        )  # fmt: skip
+    except BaseException:
+        _stop(proc, log, pg_cluster, name)
+        raise
     try:
         yield {"url": url, "home": home, "dsn": dsn, "env": env}
     finally:

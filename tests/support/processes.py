@@ -4,10 +4,42 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_serving(
+    proc: subprocess.Popen, log: Path, ready: Callable[[], bool], what: str, timeout: float
+) -> None:
+    """Poll ``ready()`` (errors count as not ready) until it is true; fail with the tail of the
+    server's ``log`` when ``proc`` exits first or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"{what} exited {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if ready():
+                return
+        except Exception:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{what} did not serve in {timeout:.0f} s:\n{log.read_text()[-4000:]}"
+            )
+        time.sleep(0.5)
 
 
 def stop(proc: subprocess.Popen, timeout: float = 15) -> None:
