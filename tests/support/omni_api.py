@@ -135,7 +135,13 @@ class OmniStandIn:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def __enter__(self) -> OmniStandIn:
-        server_class = type("Server", (ThreadingHTTPServer,), {"request_queue_size": 256})
+        server_class = type(
+            "Server",
+            (ThreadingHTTPServer,),
+            # many connections at once (a request per document); a client that hangs up is
+            # no error of the stand-in's
+            {"request_queue_size": 256, "handle_error": lambda self, request, address: None},
+        )
         self._server = server_class(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
