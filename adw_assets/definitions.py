@@ -13,6 +13,7 @@ import dagster as dg
 from adw_assets.defs import (
     dashboard,
     dbt,
+    omni,
     orchestration,
     replication,
     source,
@@ -36,4 +37,7 @@ def defs() -> dg.Definitions:
     """What `dagster dev`, `dg` and the webserver load: built when they ask, not on import.
     Runs this code server launches inherit its umask: every file they write is private."""
     private_umask()
-    return build_definitions()
+    settings = get_settings()
+    # Omni's documents (docs/omni.md) only in a load by Dagster (code server, `dg`, run
+    # workers), which keeps their state in its snapshot; adw's in-process runs never build them
+    return dg.Definitions.merge(build_definitions(settings), omni.build_defs(settings))

@@ -183,6 +183,30 @@ class Settings(BaseModel):
     airbyte_specs: Path | None = var(None, "the file shipped with adw")
     """the cached stream specs of the connection (`adw airbyte refresh-specs` writes it)"""
 
+    # --- Omni (docs/omni.md) ---------------------------------------------------------------
+    omni_url: str | None = None
+    """the Omni instance, e.g. `https://acme.omniapp.co`; with `ADW_OMNI_API_KEY`, its
+    documents are assets downstream of the marts they read (unset: nothing Omni loads)"""
+    omni_api_key: SecretStr | None = None
+    """an Omni organization API key (read: documents, queries, SCIM users)"""
+    omni_retries: int = var(4, ge=0)
+    """retries, with exponential backoff from 1 s, of an Omni request answered 429 or 5xx or
+    not answered"""
+
+    @field_validator("omni_url")
+    @classmethod
+    def _omni_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "is not an http(s) URL; set it to the instance, e.g. https://acme.omniapp.co."
+            )
+        if value is None:
+            return None
+        url = value.rstrip("/")  # the instance, whichever of its API URLs was pasted
+        for suffix in ("/api/v1", "/api"):
+            url = url.removesuffix(suffix)
+        return url
+
     @field_validator("warehouse", "replication", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("adw_assets", "dashboard", "bench", "tests")
 LIBRARIES = (
     "dagster", "dagster_dbt", "dagster_airbyte", "dagster_gcp", "dagster_graphql",
-    "dagster_webserver", "dagster_postgres",
+    "dagster_webserver", "dagster_postgres", "dagster_omni",
 )  # fmt: skip
 """Imported only from the package itself (``from dagster_dbt import X``), names it exports."""
 ALLOWED: set[tuple[str, ...]] = set()

@@ -32,6 +32,7 @@ GROUP_STARTS = {
     "ADW_EVENTS_LOOKBACK_HOURS": "adw: web events",
     "ADW_BQ_PROJECT": "adw: BigQuery (with ADW_WAREHOUSE=bigquery and ADW_IMAGE_EXTRAS=bigquery)",
     "ADW_AIRBYTE_URL": "adw: Airbyte (with ADW_REPLICATION=airbyte; see docs/airbyte.md)",
+    "ADW_OMNI_URL": "adw: Omni (dashboards in the lineage; see docs/omni.md)",
 }
 """The first setting of each group, in declaration order (the sections of ``.env.example``)."""
 

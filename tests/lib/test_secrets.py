@@ -40,6 +40,7 @@ def test_every_secret_setting_is_masked_in_any_text(monkeypatch):
         "ADW_AIRBYTE_CLIENT_SECRET": "client-five",
         "ADW_AIRBYTE_PASSWORD": "airbyte-six",
         "ADW_AIRBYTE_URL": "http://ab:url-seven@airbyte:8000",
+        "ADW_OMNI_API_KEY": "omni-nine",
     }
     # the declarations decide what is secret: a new secret setting is covered here too
     declared = {name for name, field in variables().items() if is_secret(field)}
@@ -49,7 +50,7 @@ def test_every_secret_setting_is_masked_in_any_text(monkeypatch):
     monkeypatch.setenv("PGPASSWORD", "pg-eight")
     get_settings.cache_clear()
     clean = ["pw one", "pw/two", "pw%2Ftwo", "salt-three", "token-four", "client-five",
-             "airbyte-six", "url-seven", "pg-eight"]  # fmt: skip
+             "airbyte-six", "url-seven", "pg-eight", "omni-nine"]  # fmt: skip
     text = " | ".join(clean) + " | " + repr(clean)
     masked = secrets.redact(text)
     assert not [c for c in clean if c in masked], masked

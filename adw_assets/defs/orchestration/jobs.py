@@ -23,9 +23,11 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=10, backoff=dg.Backoff.EXP
 
 _WEB_EVENTS_CHECKS = dg.AssetSelection.checks_for_assets(WEB_EVENTS_KEY)
 FROM_THE_WEB_EVENTS = (
-    dg.AssetSelection.assets(WEB_EVENTS_KEY).downstream(include_self=False) | _WEB_EVENTS_CHECKS
+    dg.AssetSelection.assets(WEB_EVENTS_KEY).downstream(include_self=False).materializable()
+    | _WEB_EVENTS_CHECKS
 )
-"""What is built from the web events, and the check of the events themselves."""
+"""What is built from the web events, and the check of the events themselves (not what only
+reads them, such as Omni's dashboards)."""
 EVERYTHING_BUILT = dg.AssetSelection.all() | _WEB_EVENTS_CHECKS
 """Every asset the code location materializes (not the external source tables and web
 events): the replicated tables and all that is built from them and from the web events."""
