@@ -70,6 +70,9 @@ def start_embedded(settings: Settings) -> str:
         server = pgserver.get_server(settings.pgdata, cleanup_mode=None)
         private_home(settings)  # as root, pgserver opened ADW_HOME to its OS user
         base = server.get_uri()
+        if configure_logical_wal(with_database(base, "postgres")):  # once per data folder
+            stop_embedded(settings)
+            base = pgserver.get_server(settings.pgdata, cleanup_mode=None).get_uri()
     else:
         base = info.get_uri()
     admin_dsn = with_database(base, "postgres")
@@ -82,6 +85,28 @@ def start_embedded(settings: Settings) -> str:
     dsn = with_database(base, SOURCE_DATABASE)
     ensure_schema(dsn)
     return dsn
+
+
+LOGICAL_WAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
+"""What change data capture needs of the server (``ADW_REPLICATION_METHOD=cdc``): logical
+decoding, and room for adw's slot beside others (PostgreSQL 16's defaults for the last two)."""
+
+
+def configure_logical_wal(admin_dsn: str) -> bool:
+    """Set :data:`LOGICAL_WAL` with ``ALTER SYSTEM`` (a superuser's DSN) where the server runs
+    otherwise; ``True`` when it changed something, which takes effect at the next restart."""
+    changed = False
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        for name, value in LOGICAL_WAL.items():
+            current = conn.execute(sql.SQL("show {}").format(sql.Identifier(name))).fetchone()[0]
+            if current != value and not (name != "wal_level" and int(current) >= int(value)):
+                conn.execute(
+                    sql.SQL("alter system set {} = {}").format(
+                        sql.Identifier(name), sql.Literal(value)
+                    )
+                )
+                changed = True
+    return changed
 
 
 def stop_embedded(settings: Settings) -> bool:
