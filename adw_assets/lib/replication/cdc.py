@@ -198,7 +198,7 @@ def replicate_cdc(
     from adw_assets.lib.replication.engine import _Run
 
     started = time.perf_counter()
-    if mappings is not None and mappings.streams:
+    if mappings:
         raise ConfigError(
             "ADW_REPLICATION_MAPPINGS is not applied by the CDC reader yet; unset it or set "
             "ADW_REPLICATION_METHOD=cursor."

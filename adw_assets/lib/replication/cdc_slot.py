@@ -79,7 +79,8 @@ def setup(owner_dsn: str, *, superuser_role: bool, connection_limit: int) -> lis
             raise SourceError(
                 f"the source runs with wal_level={level}; change data capture needs "
                 "wal_level=logical (set it in postgresql.conf or with `alter system set "
-                "wal_level = logical`, then restart the server)."
+                "wal_level = logical`, then restart the server; the embedded one: `adw source "
+                "stop`, then `adw source start`)."
             )
         if superuser_role:
             ensure_cdc_role(conn, connection_limit)

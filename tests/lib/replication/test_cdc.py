@@ -3,6 +3,12 @@ write-ahead log, exactly once across restarts, against a real PostgreSQL and Duc
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
 import pytest
 
 from adw_assets.lib.replication import DuckDBDestination, cdc_slot, replicate
@@ -54,3 +60,38 @@ def test_snapshot_then_changes_and_deletes_equal_the_source(cdc_source, tmp_path
     third = sync(cdc_source, path)
     assert third.rows_read == 0
     assert mismatches(cdc_source, path) == {}
+
+
+def adw(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "adw"), *args], env=env, capture_output=True,
+        text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_cli_journey_setup_replicate_deletes_teardown(replica_source, tmp_path):
+    """What a user types: `adw replicate --cdc-setup`, `adw source simulate --deletes`,
+    `adw replicate`, `adw replicate --cdc-teardown`; the warehouse equals the source."""
+    with psycopg.connect(replica_source, autocommit=True) as conn:  # a superuser makes the role
+        cdc_slot.ensure_cdc_role(conn, connection_limit=8)
+    env = {**os.environ, "ADW_REPLICATION_METHOD": "cdc",
+           "ADW_REPLICATION_CDC_DSN": cdc_dsn(replica_source)}  # fmt: skip
+    path = Path(os.environ["ADW_HOME"]) / "warehouse.duckdb"
+    without_setup = adw(env, "replicate")
+    assert without_setup.returncode == 1
+    assert "adw replicate --cdc-setup" in without_setup.stderr
+    assert "Traceback" not in without_setup.stderr
+    setup = adw(env, "replicate", "--cdc-setup")
+    assert setup.returncode == 0, setup.stderr
+    assert "publication adw_cdc" in setup.stderr
+    assert mismatches(replica_source, path) == {}
+    sim = adw(env, "source", "simulate", "--orders", "5", "--updates", "10", "--deletes", "9")
+    assert sim.returncode == 0, sim.stderr
+    assert "orders_deleted" in sim.stdout
+    again = adw(env, "replicate")
+    assert again.returncode == 0, again.stderr
+    assert mismatches(replica_source, path) == {}
+    down = adw(env, "replicate", "--cdc-teardown")
+    assert down.returncode == 0 and "slot adw_cdc" in down.stderr, down.stderr
+    with psycopg.connect(replica_source) as conn:
+        assert conn.execute("select count(*) from pg_replication_slots").fetchone()[0] == 0
