@@ -227,14 +227,9 @@ def replicate_cdc(
                 )
             stored = target.cdc_states()
             applied = {n: stored.get((prefix + catalog[n].schema, catalog[n].table)) for n in names}
-            snapshot = full_refresh or not has_slot
-            if not snapshot and any(v is None for v in applied.values()):
-                missing = ", ".join(n for n, v in applied.items() if v is None)
-                raise ConfigError(
-                    f"the warehouse holds no CDC position for {missing} while the slot "
-                    f"{cdc_slot.SLOT} exists (another warehouse, or streams synced by cursor). "
-                    "Resync every stream with `adw replicate --full-refresh`."
-                )
+            # no slot, a resync asked for, or a stream the slot's position does not cover
+            # (a new warehouse, a crash during the initial snapshot): a new slot and snapshot
+            snapshot = full_refresh or not has_slot or None in applied.values()
             if snapshot:
                 if has_slot:
                     cdc_slot.drop(conn)

@@ -4,8 +4,10 @@ write-ahead log, exactly once across restarts, against a real PostgreSQL and Duc
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -95,3 +97,59 @@ def test_cli_journey_setup_replicate_deletes_teardown(replica_source, tmp_path):
     assert down.returncode == 0 and "slot adw_cdc" in down.stderr, down.stderr
     with psycopg.connect(replica_source) as conn:
         assert conn.execute("select count(*) from pg_replication_slots").fetchone()[0] == 0
+
+
+def _raw_versions_held_twice(path) -> dict[str, int]:
+    """Raw history records written twice (same key, same commit LSN): a change applied twice."""
+    out = {}
+    keys = {"salesorderdetail": "salesorderdetailid", "salesorderheader": "salesorderid",
+            "creditcard": "creditcardid"}  # fmt: skip
+    for table, pk in keys.items():
+        raw = f"airbyte_internal.raw_sales_raw__stream_{table}"
+        version = f"_airbyte_data.{pk}, _airbyte_data._ab_cdc_lsn"
+        deleted = "_airbyte_data._ab_cdc_deleted_at is null"
+        n = query(path, f"select count(*) from (select 1 from {raw} group by {version}, "
+                        f"{deleted} having count(*) > 1)")[0][0]  # fmt: skip
+        if n:
+            out[table] = n
+    return out
+
+
+@pytest.mark.slow
+def test_kill_9_at_any_point_then_rerun_applies_every_change_exactly_once(cdc_source, adw_home,
+                                                                        monkeypatch):  # fmt: skip
+    from adw_assets.lib.replication import replicate_from_settings
+    from adw_assets.lib.replication.faults import MARKER
+    from adw_assets.settings import get_settings
+    from tests.lib.replication.test_reliability import _kill, _start, _wait_for
+
+    monkeypatch.setenv("ADW_REPLICATION_METHOD", "cdc")
+    monkeypatch.setenv("ADW_REPLICATION_CDC_DSN", cdc_dsn(cdc_source))
+    get_settings.cache_clear()
+    wh = adw_home / "warehouse.duckdb"
+    trials = [
+        "stream_start@salesorderdetail",  # the initial snapshot, transaction just opened
+        "batch_written@salesorderdetail",  # a resync's snapshot (--full-refresh), mid-stream
+        "batch_written@salesorderdetail",  # the changes, mid-stream
+        "before_commit@salesorderheader",  # changes and state written, not committed
+        "after_commit@salesorderdetail",  # between two streams
+        "after_commit@cdc_ack",  # every stream committed, the slot not acknowledged
+        "after_commit@cdc_ack",
+        None,  # a random moment
+    ]
+    for n, pause in enumerate(trials):
+        if n >= 2:
+            simulate(cdc_source, orders=15, updates=30, deletes=9, seed=n, progress=lambda m: None)
+        proc = _start(pause, full=n == 1)
+        if pause:
+            _wait_for(proc, MARKER)
+        else:
+            _wait_for(proc, "] ")
+            time.sleep(random.Random(n).uniform(0.0, 0.3))
+        if proc.poll() is None:
+            _kill(proc)
+        result = replicate_from_settings(get_settings())
+        assert result.ok, result.failed
+        assert mismatches(cdc_source, wh) == {}, f"trial {n} ({pause})"
+        assert duplicate_keys(wh) == {}
+        assert _raw_versions_held_twice(wh) == {}, f"trial {n} ({pause})"
