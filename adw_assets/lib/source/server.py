@@ -77,6 +77,7 @@ def start_embedded(settings: Settings) -> str:
         private_home(settings)  # as root, pgserver opened ADW_HOME to its OS user
         base = server.get_uri()
         if configure_logical_wal(with_database(base, "postgres")):  # once per data folder
+            server.cleanup()  # drops pgserver's handle (cleanup_mode None: the server runs on)
             stop_embedded(settings)
             base = pgserver.get_server(settings.pgdata, cleanup_mode=None).get_uri()
     else:
