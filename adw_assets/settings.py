@@ -37,6 +37,7 @@ from adw_assets.errors import ConfigError
 
 SOURCE_DATABASE = "adventureworks"
 REPLICATION_ROLE = "adw_replicator"
+CDC_ROLE = "adw_cdc"
 
 PREFIX = "ADW_"
 DUCKDB_SIZE = r"(?i)^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
@@ -116,6 +117,13 @@ class Settings(BaseModel):
     """Airbyte's hashing mappings, the same JSON as the Airbyte connection's (inline, or a
     file's path): fields hashed before they land, e.g. `sales.creditcard.cardnumber`
     (docs/replication.md)"""
+    replication_method: Literal["cursor", "cdc"] = "cursor"
+    """`cursor` (re-read rows by `modifieddate`) or `cdc` (changes and deletes from the
+    write-ahead log through a logical replication slot; `adw replicate --cdc-setup` first;
+    DuckDB only so far: docs/replication.md, CDC)"""
+    replication_cdc_dsn: str | None = var(None, "derived", repr=False)
+    """DSN of the CDC role (REPLICATION and SELECT, nothing else); embedded: `adw_cdc` on the
+    embedded server; required with `ADW_SOURCE_DSN` and `ADW_REPLICATION_METHOD=cdc`"""
     test_pause_at: str | None = None
     """test hook of the replicator's kill tests: `<point>[@<stream>]` stops and sleeps there"""
 
@@ -207,7 +215,7 @@ class Settings(BaseModel):
             url = url.removesuffix(suffix)
         return url
 
-    @field_validator("warehouse", "replication", mode="before")
+    @field_validator("warehouse", "replication", "replication_method", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
@@ -246,7 +254,7 @@ class Settings(BaseModel):
             )
         return value
 
-    @field_validator("source_dsn", "replication_dsn")
+    @field_validator("source_dsn", "replication_dsn", "replication_cdc_dsn")
     @classmethod
     def _dsn(cls, value: str | None) -> str | None:
         from psycopg import ProgrammingError, conninfo

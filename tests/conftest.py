@@ -57,7 +57,12 @@ def pg_cluster() -> str:
     import pgserver
 
     pgdata = Path(tempfile.mkdtemp(prefix="adw-test-pg-"))
+    from adw_assets.lib.source.server import configure_logical_wal
+
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    if configure_logical_wal(server.get_uri("postgres")):  # as the embedded server runs
+        server.cleanup()
+        server = pgserver.get_server(pgdata, cleanup_mode="stop")
     yield server.get_uri("postgres")
     server.cleanup()
     shutil.rmtree(pgdata, ignore_errors=True)

@@ -42,6 +42,29 @@ def run_replicate(
     return summary, [".".join(k.path) for k in keys]
 
 
+def _cdc_admin(setup: bool, teardown: bool) -> bool:
+    """``--cdc-setup`` / ``--cdc-teardown`` as the tables' owner; whether to replicate next."""
+    from adw_assets.errors import ConfigError
+    from adw_assets.lib.replication import cdc_slot
+    from adw_assets.lib.source.server import replication_connection_limit, source_dsn
+
+    if setup and teardown:
+        raise ConfigError("--cdc-setup and --cdc-teardown exclude each other; give one.")
+    settings = get_settings()
+    owner = source_dsn(settings)
+    if teardown:
+        done = cdc_slot.teardown(owner)
+        click.echo(f"dropped {', '.join(done)}" if done else "nothing to drop", err=True)
+        return False
+    limit = replication_connection_limit(settings)
+    done = cdc_slot.setup(owner, superuser_role=settings.embedded, connection_limit=limit)
+    click.echo(f"set up {', '.join(done) or 'nothing new'}", err=True)
+    if settings.replication_method != "cdc":
+        click.echo("set ADW_REPLICATION_METHOD=cdc, then `adw replicate`, to use it", err=True)
+        return False
+    return True
+
+
 @click.command(name="replicate")
 @click.argument("streams", nargs=-1, metavar="[STREAM]...")
 @click.option(
@@ -54,13 +77,30 @@ def run_replicate(
     is_flag=True,
     help="Also run the replication checks (row counts vs the source, primary keys).",
 )
-def command(streams: tuple[str, ...], full_refresh: bool, checks: bool) -> None:
+@click.option(
+    "--cdc-setup",
+    is_flag=True,
+    help="Create the CDC role and publication (as the tables' owner); with "
+    "ADW_REPLICATION_METHOD=cdc, then take the initial snapshot (which creates the slot).",
+)
+@click.option(
+    "--cdc-teardown",
+    is_flag=True,
+    help="Drop the CDC replication slot (freeing the WAL it holds) and the publication.",
+)
+def command(
+    streams: tuple[str, ...], full_refresh: bool, checks: bool, cdc_setup: bool,
+    cdc_teardown: bool,
+) -> None:  # fmt: skip
     """Replicate the source tables into the warehouse, through Dagster.
 
     STREAM is schema.table or a bare table name (all 12 tables when none is given). Exits 1
     when any stream failed.
     """
     from adw_assets.cli import pipeline
+
+    if (cdc_setup or cdc_teardown) and not _cdc_admin(cdc_setup, cdc_teardown):
+        return
 
     summary, names = run_replicate(streams, full_refresh=full_refresh, checks=checks)
     failed = pipeline.print_replication(summary, names)

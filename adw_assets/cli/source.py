@@ -110,13 +110,21 @@ def load(directory: Path, replace: bool) -> None:
     show_default=True,
     help="Updates: status changes, address and price changes.",
 )
+@click.option(
+    "--deletes",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Hard deletes: order lines, unused credit cards, whole orders with their lines.",
+)
 @click.option("--seed", "seed_", type=int, default=None, help="Random seed (default: random).")
-def simulate(orders: int, updates: int, seed_: int | None) -> None:
-    """Simulate the shop's OLTP activity; every change bumps modifieddate."""
+def simulate(orders: int, updates: int, deletes: int, seed_: int | None) -> None:
+    """Simulate the shop's OLTP activity; every change bumps modifieddate (deletes leave no
+    row behind: only ADW_REPLICATION_METHOD=cdc replicates them)."""
     from adw_assets.lib.source import server
     from adw_assets.lib.source.simulate import simulate as run_simulation
 
     dsn_ = server.source_dsn(get_settings())
-    with step(f"simulating {orders} orders and {updates} updates"):
-        summary = run_simulation(dsn_, orders=orders, updates=updates, seed=seed_)
+    with step(f"simulating {orders} orders, {updates} updates and {deletes} deletes"):
+        summary = run_simulation(dsn_, orders=orders, updates=updates, deletes=deletes, seed=seed_)
     echo_table(list(summary.items()), ("change", "rows"))

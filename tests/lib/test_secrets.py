@@ -41,6 +41,7 @@ def test_every_secret_setting_is_masked_in_any_text(monkeypatch):
         "ADW_AIRBYTE_PASSWORD": "airbyte-six",
         "ADW_AIRBYTE_URL": "http://ab:url-seven@airbyte:8000",
         "ADW_OMNI_API_KEY": "omni-nine",
+        "ADW_REPLICATION_CDC_DSN": "postgresql://adw_cdc:cdc-eight@h/db",
     }
     # the declarations decide what is secret: a new secret setting is covered here too
     declared = {name for name, field in variables().items() if is_secret(field)}

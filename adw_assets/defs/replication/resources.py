@@ -20,6 +20,7 @@ from adw_assets.lib.mappings import load as load_mappings
 from adw_assets.lib.replication import ProgressEvent, StreamResult, replicate
 from adw_assets.lib.secrets import redact
 from adw_assets.lib.source.catalog import SourceTable
+from adw_assets.lib.source.server import cdc_dsn
 from adw_assets.settings import Settings, get_settings
 
 RESOURCE_KEY = "replicator"
@@ -92,7 +93,7 @@ class EmbeddedReplicator(ReplicatorResource):
             warehouse.destination(s.replication_memory_limit) as destination,
         ):
             result = replicate(
-                source.replication_dsn(),
+                cdc_dsn(s) if s.replication_method == "cdc" else source.replication_dsn(),
                 destination,
                 prefix=s.raw_prefix,
                 streams=[t.qualified for t in tables],
@@ -103,6 +104,7 @@ class EmbeddedReplicator(ReplicatorResource):
                 workers=_given(self.workers, s.replication_workers),
                 raw_history=s.replication_raw_history,
                 mappings=load_mappings(s.replication_mappings),
+                method=s.replication_method,
                 progress=progress,
             )
         context.log.info(

@@ -77,8 +77,9 @@ def replicate_from_settings(
     :func:`destination_from_settings`) and the tuning from ``ADW_*`` settings (``overrides``
     replace single keyword arguments of :func:`replicate`, e.g. ``retries=0``; ``None`` keeps
     the setting)."""
-    from adw_assets.lib.source.server import replication_dsn
+    from adw_assets.lib.source.server import cdc_dsn, replication_dsn
 
+    cdc = settings.replication_method == "cdc"
     kwargs: dict[str, Any] = {
         "prefix": settings.raw_prefix,
         "lag_seconds": settings.replication_lag_seconds,
@@ -87,10 +88,11 @@ def replicate_from_settings(
         "workers": settings.replication_workers,
         "raw_history": settings.replication_raw_history,
         "mappings": load_mappings(settings.replication_mappings),
+        "method": settings.replication_method,
     }
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return replicate(
-        replication_dsn(settings),
+        cdc_dsn(settings) if cdc else replication_dsn(settings),
         destination or destination_from_settings(settings),
         streams=streams,
         full_refresh=full_refresh,

@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from adw_assets.lib.replication.catalog import Stream
 from adw_assets.lib.replication.state import States, StreamState
+from adw_assets.lib.source.catalog import CURSOR_FIELD
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class LoadPlan:
     """Replace the final table's rows (first sync, full refresh) rather than merge."""
     raw_history: bool
     """Also append the records read to the raw history table."""
+    cursor_field: str = CURSOR_FIELD
+    """What orders the versions of a record: ``modifieddate``, or ``_ab_cdc_lsn`` (CDC, whose
+    records carry ``_ab_cdc_deleted_at``: a deleted record leaves the final table)."""
 
 
 class StreamLoad(Protocol):

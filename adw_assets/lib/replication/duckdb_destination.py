@@ -18,7 +18,14 @@ import duckdb
 from adw_assets.lib import warehouse
 from adw_assets.lib.replication.destination import LoadPlan
 from adw_assets.lib.replication.duckdb_load import DuckDBStreamLoad, Tables
-from adw_assets.lib.replication.state import INTERNAL_SCHEMA, STATE_TABLE, States, load_states
+from adw_assets.lib.replication.state import (
+    CDC_COLUMNS,
+    CDC_STATE_TABLE,
+    INTERNAL_SCHEMA,
+    STATE_TABLE,
+    States,
+    load_states,
+)
 from adw_assets.settings import checked
 
 ROW_GROUP_SIZE = 16_384
@@ -74,6 +81,14 @@ class DuckDBRun:
     def __init__(self, con: duckdb.DuckDBPyConnection, states: States, tables: Tables) -> None:
         self.con, self.states, self.tables = con, states, tables
         self.local = threading.local()
+
+    def cdc_states(self) -> dict[tuple[str, str], int]:
+        """CDC: every stream's applied LSN, keyed by (namespace, name); creates the table."""
+        table = warehouse.qualified(INTERNAL_SCHEMA, CDC_STATE_TABLE)
+        cols = ", ".join(f"{n} {t}" for n, t in CDC_COLUMNS)
+        self.con.execute(f"create table if not exists {table} ({cols})")
+        rows = self.con.execute(f"select namespace, name, lsn from {table}").fetchall()
+        return {(r[0], r[1]): int(r[2]) for r in rows}
 
     def stream(self, plan: LoadPlan) -> DuckDBStreamLoad:
         cur = getattr(self.local, "cursor", None)

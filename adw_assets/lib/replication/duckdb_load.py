@@ -36,8 +36,13 @@ from adw_assets.lib.replication.layout import (
     dropped_columns,
     raw_table_name,
 )
-from adw_assets.lib.replication.state import COLUMNS, INTERNAL_SCHEMA, STATE_TABLE, StreamState
-from adw_assets.lib.source.catalog import CURSOR_FIELD
+from adw_assets.lib.replication.state import (
+    CDC_STATE_TABLE,
+    COLUMNS,
+    INTERNAL_SCHEMA,
+    STATE_TABLE,
+    StreamState,
+)
 from adw_assets.lib.warehouse import qualified, quote
 
 AIRBYTE_TYPES = dict(
@@ -45,6 +50,7 @@ AIRBYTE_TYPES = dict(
 )
 RAW_ID = "_airbyte_raw_id"
 _SEQ = "_adw_seq"
+CDC_CURSOR, CDC_DELETED_AT, CDC_SLOT = "_ab_cdc_lsn", "_ab_cdc_deleted_at", "adw_cdc"
 Tables = dict[tuple[str, str], dict[str, str]]
 """``(schema, table) -> {column: type}``: the warehouse catalog when the run started."""
 
@@ -77,6 +83,8 @@ class DuckDBStreamLoad:
         """The warehouse's tables and their columns when the run started: one catalog query
         per run, not a few per stream."""
         self.meta = airbyte_meta(plan.sync_id)
+        self.cursor_field = plan.cursor_field
+        self.deleted = 0
         self.dropped: list[str] = []
         self.raw_fields: list[str] = []
         self.rows_read = self.inserted = self.updated = self.raw_appended = 0
@@ -228,7 +236,7 @@ class DuckDBStreamLoad:
         cols = [quote(c) for c in values]
         dropped = [quote(c) for c in self.dropped]
         pk = [quote(c) for c in self.stream.primary_key]
-        cursor = quote(CURSOR_FIELD)
+        cursor = quote(self.cursor_field)
         new_row = ", ".join([f"s.{c}" for c in cols] + ["null"] * len(dropped))
         old_row = ", ".join([f"f.{c}" for c in cols] + [f"f.{c}" for c in dropped])
         read = ", ".join(f"{v} as {quote(c)}" for c, v in values.items())
@@ -272,6 +280,10 @@ class DuckDBStreamLoad:
             )
         if existed or new:
             self._insert_final("_adw_apply", {c: quote(c) for c in values}, extracted_at)
+        if self.cursor_field == CDC_CURSOR:  # Airbyte's CDC deletes: the record leaves
+            self.deleted += con.execute(
+                f"delete from {self.final} where {quote(CDC_DELETED_AT)} is not null"
+            ).fetchall()[0][0]
         con.execute("drop table _adw_apply; drop table _adw_read")
         self.inserted += int(new)
         self.updated += int(existed)
@@ -299,6 +311,15 @@ def _struct_fields(con: duckdb.DuckDBPyConnection, raw: str) -> dict[str, str]:
 
 def save_state(con: duckdb.DuckDBPyConnection, state: StreamState) -> None:
     """Replace the stream's state row; call inside the transaction that wrote its data."""
+    if state.cdc_lsn is not None:
+        cdc = qualified(INTERNAL_SCHEMA, CDC_STATE_TABLE)
+        con.execute(
+            f"delete from {cdc} where namespace = ? and name = ?", [state.namespace, state.name]
+        )
+        con.execute(
+            f"insert into {cdc} values (?, ?, ?, ?, current_timestamp)",
+            [state.namespace, state.name, CDC_SLOT, state.cdc_lsn],
+        )
     table = qualified(INTERNAL_SCHEMA, STATE_TABLE)
     con.execute(
         f"delete from {table} where namespace = ? and name = ?", [state.namespace, state.name]

@@ -46,8 +46,10 @@ class _Run:
     """One replication run: settings, a PostgreSQL connection per worker thread, progress."""
 
     def __init__(self, dsn: str, target: DestinationRun, *, prefix, lag_seconds, batch_rows,
-                 retries, backoff, progress, total, raw_history) -> None:  # fmt: skip
+                 retries, backoff, progress, total, raw_history, source=None) -> None:  # fmt: skip
         self.dsn, self.target, self.prefix = dsn, target, prefix
+        self.source = source or CursorSource()
+        """Where the rows come from: the cursor reader, or the CDC reader (:mod:`cdc`)."""
         self.lag = timedelta(seconds=lag_seconds)
         self.batch_rows, self.retries, self.backoff = batch_rows, retries, backoff
         self.progress, self.total, self.done = progress, total, 0
@@ -145,7 +147,7 @@ class _Run:
                 f"{stream.name} has no primary key; append + deduped needs one. "
                 "Add a primary key in the source, or leave this table out."
             )
-        if CURSOR_FIELD not in {c.name for c in stream.columns}:
+        if self.source.cursor_field not in {c.name for c in stream.columns}:
             raise AdwError(f"{stream.name} has no cursor column {CURSOR_FIELD!r}.")
         full = full or prev is None
         generation = 0 if prev is None else prev.generation_id + (1 if full else 0)
@@ -155,16 +157,17 @@ class _Run:
     def _sync_once(self, stream: Stream, full: bool, started: float) -> StreamResult:
         namespace, prev, full, generation, since = self._plan(stream, full)
         pg, name = self.pg(), stream.name
-        plan = LoadPlan(stream, namespace, generation, self.sync_id, full, self.raw_history)
+        plan = LoadPlan(stream, namespace, generation, self.sync_id, full, self.raw_history,
+                        self.source.cursor_field)  # fmt: skip
         load = self.target.stream(plan)
         cursor = None if full else prev.cursor_value  # the saved cursor never moves back
         try:
             changes = load.prepare()
             self.pause("stream_start", name)
-            for batch in reader.read_batches(pg, stream, since, self.batch_rows):
+            for batch in self.source.batches(pg, stream, full, since, self.batch_rows):
                 self.pause("batch_read", name)
                 load.write(batch, datetime.now(UTC))
-                cursor = _later(cursor, pc.max(batch[CURSOR_FIELD]).as_py())
+                cursor = _later(cursor, self.source.cursor_of(batch))
                 self.emit(name, "batch", load.rows_read, time.perf_counter() - started)
                 self.pause("batch_written", name)
             load.finish()
@@ -172,8 +175,9 @@ class _Run:
             if commit:
                 self.pause("before_state", name)
                 load.write_state(StreamState(
-                    namespace, stream.table, name, CURSOR_FIELD, cursor, load.generation,
-                    self.sync_id, load.rows_read, load.inserted, load.updated,
+                    namespace, stream.table, name, self.source.cursor_field, cursor,
+                    load.generation, self.sync_id, load.rows_read, load.inserted, load.updated,
+                    cdc_lsn=self.source.lsn(stream),
                 ))  # fmt: skip
                 self.pause("before_commit", name)
                 load.commit()
@@ -191,6 +195,21 @@ class _Run:
         )  # fmt: skip
 
 
+class CursorSource:
+    """The cursor reader: ``COPY (select ... where modifieddate >= since)`` (:mod:`reader`)."""
+
+    cursor_field = CURSOR_FIELD
+
+    def batches(self, pg, stream: Stream, full: bool, since, batch_rows: int):
+        return reader.read_batches(pg, stream, since, batch_rows)
+
+    def cursor_of(self, batch) -> datetime | None:
+        return pc.max(batch[CURSOR_FIELD]).as_py()
+
+    def lsn(self, stream: Stream) -> int | None:
+        return None
+
+
 def replicate(
     source_dsn: str,
     destination: Destination,
@@ -206,13 +225,24 @@ def replicate(
     backoff_seconds: float = 1.0,
     raw_history: bool = True,
     mappings: Mappings | None = None,
+    method: str = "cursor",
 ) -> ReplicationResult:
     """Replicate the streams (default: all 12) from ``source_dsn`` into ``destination``.
 
     Returns per-stream results; a failed stream is reported in the result (``.ok`` is false)
     and leaves its table and state untouched, while the other streams go on. ``mappings``
     (Airbyte's hashing mappers, :mod:`adw_assets.lib.mappings`) hash fields before they land.
+    ``method="cdc"`` reads the changes from the source's replication slot instead of the
+    cursor (:mod:`adw_assets.lib.replication.cdc`; ``source_dsn`` is then the CDC role's).
     """
+    if method == "cdc":
+        from adw_assets.lib.replication import cdc
+
+        return cdc.replicate_cdc(
+            source_dsn, destination, prefix=prefix, streams=streams, full_refresh=full_refresh,
+            batch_rows=batch_rows, retries=retries, progress=progress, workers=workers,
+            backoff_seconds=backoff_seconds, raw_history=raw_history, mappings=mappings,
+        )  # fmt: skip
     started = time.perf_counter()
     names, refresh, catalog = plan_streams(
         source_dsn, streams, full_refresh, retries, backoff_seconds, mappings

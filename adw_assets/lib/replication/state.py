@@ -45,6 +45,20 @@ class StreamState:
     rows_inserted: int = 0
     rows_updated: int = 0
     updated_at: datetime | None = None
+    cdc_lsn: int | None = None
+    """CDC only: the LSN up to which the stream's changes are applied (the slot's position
+    after the last transaction written), kept in :data:`CDC_STATE_TABLE`, not in this row."""
+
+
+CDC_STATE_TABLE = "_adw_cdc_state"
+CDC_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("namespace", "VARCHAR"),
+    ("name", "VARCHAR"),
+    ("slot", "VARCHAR"),
+    ("lsn", "BIGINT"),
+    ("updated_at", "TIMESTAMP WITH TIME ZONE"),
+)
+"""One row per stream replicated by CDC, written in the transaction of its data."""
 
 
 States = dict[tuple[str, str], StreamState]

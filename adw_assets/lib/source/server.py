@@ -20,7 +20,13 @@ from adw_assets.errors import SourceError
 from adw_assets.lib.private import private_home
 from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import SCHEMAS, TABLES, ddl
-from adw_assets.settings import REPLICATION_ROLE, SOURCE_DATABASE, Settings, get_settings
+from adw_assets.settings import (
+    CDC_ROLE,
+    REPLICATION_ROLE,
+    SOURCE_DATABASE,
+    Settings,
+    get_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +76,13 @@ def start_embedded(settings: Settings) -> str:
         server = pgserver.get_server(settings.pgdata, cleanup_mode=None)
         private_home(settings)  # as root, pgserver opened ADW_HOME to its OS user
         base = server.get_uri()
+        if configure_logical_wal(with_database(base, "postgres")):  # once per data folder
+            server.cleanup()  # drops pgserver's handle (cleanup_mode None: the server runs on)
+            stop_embedded(settings)
+            base = pgserver.get_server(settings.pgdata, cleanup_mode=None).get_uri()
     else:
         base = info.get_uri()
+        configure_logical_wal(with_database(base, "postgres"))  # from its next start on
     admin_dsn = with_database(base, "postgres")
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         exists = conn.execute(
@@ -82,6 +93,28 @@ def start_embedded(settings: Settings) -> str:
     dsn = with_database(base, SOURCE_DATABASE)
     ensure_schema(dsn)
     return dsn
+
+
+LOGICAL_WAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
+"""What change data capture needs of the server (``ADW_REPLICATION_METHOD=cdc``): logical
+decoding, and room for adw's slot beside others (PostgreSQL 16's defaults for the last two)."""
+
+
+def configure_logical_wal(admin_dsn: str) -> bool:
+    """Set :data:`LOGICAL_WAL` with ``ALTER SYSTEM`` (a superuser's DSN) where the server runs
+    otherwise; ``True`` when it changed something, which takes effect at the next restart."""
+    changed = False
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        for name, value in LOGICAL_WAL.items():
+            current = conn.execute(sql.SQL("show {}").format(sql.Identifier(name))).fetchone()[0]
+            if current != value and not (name != "wal_level" and int(current) >= int(value)):
+                conn.execute(
+                    sql.SQL("alter system set {} = {}").format(
+                        sql.Identifier(name), sql.Literal(value)
+                    )
+                )
+                changed = True
+    return changed
 
 
 def stop_embedded(settings: Settings) -> bool:
@@ -130,10 +163,29 @@ def replication_dsn(settings: Settings, start: bool = True) -> str:
     return dsn_with_user(source_dsn(settings, start=start), REPLICATION_ROLE)
 
 
+def cdc_dsn(settings: Settings, start: bool = True) -> str:
+    """DSN of the CDC role (REPLICATION + SELECT): ``ADW_REPLICATION_CDC_DSN``, else
+    ``adw_cdc`` on the embedded server (``adw replicate --cdc-setup`` creates it)."""
+    from adw_assets.lib.replication.cdc_slot import cdc_role_script
+
+    if settings.replication_cdc_dsn:
+        return settings.replication_cdc_dsn
+    if not settings.embedded:
+        raise SourceError(
+            "ADW_REPLICATION_METHOD=cdc with ADW_SOURCE_DSN needs ADW_REPLICATION_CDC_DSN, the "
+            "DSN of a role with REPLICATION that only reads (never the owner, nor the cursor "
+            "role adw_replicator). Create it (a superuser) and set ADW_REPLICATION_CDC_DSN: "
+            + cdc_role_script("<database>", replication_connection_limit(settings))
+        )
+    return dsn_with_user(source_dsn(settings, start=start), CDC_ROLE)
+
+
 def check_replication_dsn(settings: Settings) -> None:
     """Refuse, before any work, an external source without a read-only replication role."""
     if not settings.embedded:
         replication_dsn(settings, start=False)
+        if settings.replication_method == "cdc":
+            cdc_dsn(settings, start=False)
 
 
 def connect(dsn: str, **kwargs) -> psycopg.Connection:

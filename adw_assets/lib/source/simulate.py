@@ -174,11 +174,53 @@ def _reprice(conn, rng, n: int, now) -> int:
     return len(changes)
 
 
+def _delete(conn, rng, n: int) -> Counter:
+    """Hard deletes, as an application does them: ``n`` split between single order lines
+    (an order keeps at least one), credit cards no order uses (with their links to people),
+    and whole orders with their lines."""
+    done: Counter = Counter()
+    if n == 0:
+        return done
+    lines, cards = n // 3, n // 3
+    whole = n - lines - cards
+    ids = [r[0] for r in conn.execute(
+        "select salesorderdetailid from sales.salesorderdetail d where (select count(*) from "
+        "sales.salesorderdetail o where o.salesorderid = d.salesorderid) > 1 "
+        "order by salesorderdetailid"
+    ).fetchall()]  # fmt: skip
+    picked = [ids[i] for i in rng.choice(len(ids), size=min(lines, len(ids)), replace=False)]
+    done["order_lines_deleted"] = conn.execute(
+        "delete from sales.salesorderdetail where salesorderdetailid = any(%s)", (picked,)
+    ).rowcount
+    ids = [r[0] for r in conn.execute(
+        "select creditcardid from sales.creditcard c where not exists (select 1 from "
+        "sales.salesorderheader h where h.creditcardid = c.creditcardid) order by creditcardid"
+    ).fetchall()]  # fmt: skip
+    picked = [ids[i] for i in rng.choice(len(ids), size=min(cards, len(ids)), replace=False)]
+    if conn.execute("select to_regclass('sales.personcreditcard') is not null").fetchone()[0]:
+        conn.execute("delete from sales.personcreditcard where creditcardid = any(%s)", (picked,))
+    done["creditcards_deleted"] = conn.execute(
+        "delete from sales.creditcard where creditcardid = any(%s)", (picked,)
+    ).rowcount
+    ids = [r[0] for r in conn.execute(
+        "select salesorderid from sales.salesorderheader order by salesorderid"
+    ).fetchall()]  # fmt: skip
+    picked = [ids[i] for i in rng.choice(len(ids), size=min(whole, len(ids)), replace=False)]
+    done["order_lines_deleted"] += conn.execute(
+        "delete from sales.salesorderdetail where salesorderid = any(%s)", (picked,)
+    ).rowcount
+    done["orders_deleted"] = conn.execute(
+        "delete from sales.salesorderheader where salesorderid = any(%s)", (picked,)
+    ).rowcount
+    return done
+
+
 def simulate(
     dsn: str,
     *,
     orders: int = 100,
     updates: int = 200,
+    deletes: int = 0,
     seed: int | None = None,
     at: datetime | None = None,
     progress: Progress | None = None,
@@ -186,10 +228,13 @@ def simulate(
     """Run one round of shop activity; counts of each kind of change.
 
     ``updates`` is split between order status changes (half), address changes (a quarter)
-    and product price changes (the rest). ``at`` fixes ``modifieddate`` (default: now).
+    and product price changes (the rest). ``deletes`` hard-deletes order lines, unused
+    credit cards and whole orders with their lines, a third each, in a fourth transaction:
+    what cursor replication cannot see and CDC replicates. ``at`` fixes ``modifieddate``
+    (default: now).
     """
-    if orders < 0 or updates < 0:
-        raise ConfigError("--orders and --updates must be zero or more.")
+    if orders < 0 or updates < 0 or deletes < 0:
+        raise ConfigError("--orders, --updates and --deletes must be zero or more.")
     say = progress or stderr_progress
     started = time.perf_counter()
     seed = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None else seed
@@ -218,5 +263,8 @@ def simulate(
         done["addresses_changed"] = _move_addresses(conn, rng, seed, n_address, now)
         done["prices_changed"] = _reprice(conn, rng, updates - n_status - n_address, now)
         conn.commit()
+        if deletes:
+            done.update(_delete(conn, rng, deletes))
+            conn.commit()
     say(f"simulated {sum(done.values()):,} changes in {time.perf_counter() - started:.1f} s")
     return dict(done)
