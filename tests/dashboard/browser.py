@@ -116,7 +116,12 @@ return [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(el 
     for (let i = 0; i < px.length; i += 4) {
       if (px[i + 3] > 0) { painted++; colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]); }
     }
-  } else if (svg) { painted = svg.querySelectorAll('path').length; }
+  } else if (svg) {
+    const shapes = [...svg.querySelectorAll('path')]
+      .filter(p => (p.getAttribute('d') || '').length > 20);
+    painted = shapes.length;
+    shapes.forEach(p => colours.add(p.getAttribute('fill')));
+  }
   return {painted: painted, colours: colours.size, text: el.innerText};
 });
 """
@@ -176,7 +181,8 @@ class Browser:
         return self.driver.execute_script(_PLOTLY_JS)
 
     def maps(self) -> list[dict]:
-        """Per Vega-Lite chart (the maps): painted pixels (or SVG paths) and distinct colours."""
+        """Per Vega-Lite chart (the maps): painted pixels (canvas) or drawn shapes (SVG), and
+        their distinct colours."""
         return self.driver.execute_script(_MAPS_JS)
 
     def screenshot(self, name: str) -> Path:

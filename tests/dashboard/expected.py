@@ -17,8 +17,8 @@ VIEWS = {
 }
 
 
-WHERE = {"customers": "where orders > 0"}
-"""A month without orders is a zero row of the mart and no row of the metrics."""
+WHERE = {"customers": "where orders > 0", "statuses": "where order_count > 0"}
+"""A month (or a status) without orders is a zero row of the mart and no row of the metrics."""
 
 
 class Expected:

@@ -35,6 +35,9 @@ def site(pg_cluster, tmp_path_factory):
     home = tmp_path_factory.mktemp("dashboard") / "adw"
     home.mkdir()
     build_warehouse(pg_cluster, home)
+    # the burst the build read slides out of the live window as the tests run: the live test
+    # streams its own events into an empty landing zone
+    shutil.rmtree(home / "events" / "landing", ignore_errors=True)
     port = b.free_port()
     b.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     proc = b.start_dashboard(home, port, b.ARTIFACTS / "server.log")
@@ -162,14 +165,14 @@ def test_geography_drills_down(site):
     # the world map: drawn from the shipped geometry (no request leaves the machine, below),
     # grey countries and a few shades of blue for the countries with orders
     [world] = _maps(page)
-    assert world["painted"] > 20_000 and world["colours"] > 5, world
+    assert world["painted"] > 150 and world["colours"] > 4, world  # 177 countries
     page.choose("Country", "United States")
     page.wait_ready(charts=2)
     assert dict(page.metrics())["Countries"] == "1"
     us = "country_name = 'United States'"
     assert [tuple(r[:3]) for r in page.tables()[0]["rows"]] == level("state_province_name", us)
     [states] = _maps(page)  # the US states map
-    assert states["painted"] > 20_000 and states["colours"] > 3, states
+    assert states["painted"] > 45 and states["colours"] > 2, states  # 50 states and DC
     page.choose("State / province", "California")
     page.wait_ready(charts=2)
     page.screenshot("4-geography-california")
@@ -270,7 +273,7 @@ def test_pages_answer_while_a_build_holds_the_warehouse(site, tmp_path):
     home, page = site
     warehouse = home / "warehouse.duckdb"
     # the export that ends a build elsewhere, replacing the snapshot files again and again
-    rebuilt = tmp_path / "rebuilt.duckdb"
+    rebuilt = tmp_path / "warehouse.duckdb"  # the same catalog name: dbt's views name it
     shutil.copy(warehouse, rebuilt)
     with duckdb.connect(str(rebuilt)) as con:
         con.execute("update marts.fct_orders set total_due = total_due + 1")
