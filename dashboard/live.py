@@ -5,6 +5,10 @@ The event stream writes micro-batches atomically (temp file + rename) under
 changes. :class:`LiveEvents` loads each new file once into an in-memory DuckDB table keyed on
 ``event_id`` (repeated deliveries are ignored), keeping the recent partitions only, so a refresh
 costs the new files, not the whole zone. It never opens the warehouse.
+
+The live panel counts raw events of the last minutes, which the semantic layer (over the built
+``fct_web_events``) has not seen yet: its few aggregates (:meth:`LiveEvents.kpis`,
+:meth:`LiveEvents.by_minute`) are the one place of the dashboard with SQL of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +21,41 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from adw_assets.lib.semantic import LIVE_EVENTS
+from adw_assets.lib.semantic import Show
+
+LIVE_EVENTS = "live_events"
+"""In-memory table: landing-zone events deduplicated on event_id."""
+LIVE_MEASURES = {
+    m.name: m
+    for m in (
+        Show("live_events", "Events", ""),
+        Show("live_sessions", "Sessions", ""),
+        Show("live_web_orders", "Web orders", ""),
+        Show("live_order_value", "Web order value", "", "currency"),
+        Show("live_last_event_at", "Last event", "", "time"),
+    )
+}
+_KPIS = f"""
+select
+    count(*) as live_events,
+    count(distinct session_id) as live_sessions,
+    count(*) filter (where order_value > 0) as live_web_orders,
+    coalesce(round(sum(order_value), 2), 0) as live_order_value,
+    max(event_at) as live_last_event_at
+from {LIVE_EVENTS}
+where event_at >= ?
+"""
+_BY_MINUTE = f"""
+select
+    date_trunc('minute', event_at) as live_minute,
+    count(*) as live_events,
+    count(distinct session_id) as live_sessions,
+    count(*) filter (where order_value > 0) as live_web_orders
+from {LIVE_EVENTS}
+where event_at >= ?
+group by 1
+order by 1
+"""
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +158,11 @@ class LiveEvents:
         cur = self._con.cursor()
         cur.execute("set TimeZone = 'UTC'")
         return cur.execute(sql, params or []).df()
+
+    def kpis(self, since: datetime) -> pd.Series:
+        """Events, sessions, web orders, order value and the last event time since ``since``."""
+        return self.query(_KPIS, [since]).iloc[0]
+
+    def by_minute(self, since: datetime) -> pd.DataFrame:
+        """Events, sessions and web orders per minute since ``since``."""
+        return self.query(_BY_MINUTE, [since])

@@ -1,7 +1,8 @@
 """Shared pieces of the dashboard pages: data access, number formats, colors, KPI cards.
 
-Pages ask for a chart of the semantic model (:func:`chart`) and never write SQL; a page that
-cannot load its data shows what to run (:func:`guard`), never a stack trace.
+Pages ask for a chart (:func:`chart`: metrics of the semantic layer, compiled by MetricFlow,
+run on the snapshot) and never write SQL; a page that cannot load its data shows what to run
+(:func:`guard`), never a stack trace.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from adw_assets.dashboard.live import LiveEvents
+from adw_assets.dashboard.live import LIVE_MEASURES, LiveEvents
 from adw_assets.errors import AdwError
-from adw_assets.lib import semantic
+from adw_assets.lib import charts, semantic
 from adw_assets.lib.serving import Snapshot, SnapshotError, read_manifest, serving_dir
 from adw_assets.settings import get_settings
 
@@ -62,21 +63,15 @@ def snapshot() -> Snapshot:
 
 
 def chart(name: str, where: Sequence[tuple[str, str, object]] = (), **kwargs) -> pd.DataFrame:
-    """Rows of a chart of the semantic model, read from the snapshot."""
-    spec = semantic.CHARTS[name]
-    relation = semantic.relation_of([*spec.measures, *spec.by])
-    snap = snapshot()
-    snap.require(relation)
-    sql, params = semantic.chart_query(name, where, **kwargs)
-    return snap.query(sql, params)
+    """Rows of a chart (``lib/semantic.py``): its metrics, read from the snapshot."""
+    return charts.chart(snapshot(), name, where, **kwargs)
 
 
-def live_chart(name: str, where: Sequence[tuple[str, str, object]] = (), **kwargs) -> pd.DataFrame:
-    """Rows of a live chart, read from the landing zone (new files loaded first)."""
-    live = _live()
-    live.refresh()
-    sql, params = semantic.chart_query(name, where, **kwargs)
-    return live.query(sql, params)
+def live() -> LiveEvents:
+    """The landing zone's recent events (new files loaded first)."""
+    events = _live()
+    events.refresh()
+    return events
 
 
 def snapshot_age() -> str:
@@ -151,7 +146,7 @@ def kpis(
     """A row of KPI cards: one per measure (label and format from the semantic model)."""
     cols = st.columns(len(measures) + len(extra))
     for col, name in zip(cols, measures, strict=False):
-        m = semantic.MEASURES[name]
+        m = semantic.MEASURES.get(name) or LIVE_MEASURES[name]
         value = row.get(name)
         exact = fmt(value, m.fmt)
         helptext = f"{exact}. {m.help}" if m.help else exact
@@ -170,8 +165,7 @@ def table(df: pd.DataFrame, columns: dict[str, str], formats: dict[str, str]) ->
 
 
 def label(name: str) -> str:
-    item = semantic.MEASURES.get(name) or semantic.DIMENSIONS.get(name)
-    return item.label if item else name
+    return semantic.label(name)
 
 
 def header(title: str, question: str) -> None:

@@ -290,5 +290,5 @@ def test_the_wheel_installs_in_a_fresh_environment_and_runs_adw_up_in_an_empty_f
     assert "Traceback" not in up.stderr
     assert (work / ".adw" / "warehouse.duckdb").is_file()
     assert (work / ".adw" / "dbt" / "target" / "local" / "manifest.json").is_file()
-    assert list((work / ".adw" / "serving").glob("*.parquet")), "no dashboard snapshot"
+    assert (work / ".adw" / "serving" / "snapshot.duckdb").is_file(), "no dashboard snapshot"
     assert _files(package) == before, "adw wrote inside the installed package"

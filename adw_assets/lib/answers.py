@@ -1,15 +1,15 @@
 """Short answers to the five business questions, as `adw up` and `adw build` print them.
 
-Each answer is a chart of the semantic model (``lib/semantic.py``) read from the dashboard's
-snapshot, so a number printed here is the number the dashboard shows: one definition of each
-metric, whatever prints it.
+Each answer is a chart of ``lib/semantic.py``: metrics of the semantic layer compiled by
+MetricFlow and run on the dashboard's snapshot (``lib/charts.py``), so a number printed here is
+the number the dashboard shows: one definition of each metric, whatever prints it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adw_assets.lib import semantic
+from adw_assets.lib import charts, semantic
 from adw_assets.lib.serving import Snapshot
 
 
@@ -53,37 +53,29 @@ class Answer:
     note: str | None = None
 
 
-def _label(name: str) -> str:
-    item = semantic.MEASURES.get(name) or semantic.DIMENSIONS.get(name)
-    return item.label if item else name
-
-
 def _cell(name: str, value: object) -> str:
-    measure = semantic.MEASURES.get(name)
-    if measure is None:  # a dimension
+    fmt = semantic.fmt_of(name)
+    if fmt is None:  # a dimension
         return f"{value:%Y-%m}" if hasattr(value, "strftime") else str(value)
-    return semantic.format_value(value, measure.fmt)
+    return semantic.format_value(value, fmt)
 
 
 def answers(snapshot: Snapshot) -> list[Answer]:
     """The five answers from the snapshot; raises ``SnapshotError`` (saying what to run) when a
-    mart is missing."""
+    relation is missing."""
     out = []
     for q in QUESTIONS:
-        chart = semantic.CHARTS[q.chart]
-        snapshot.require(semantic.relation_of([*chart.measures, *chart.by]))
-        sql, params = semantic.chart_query(
-            q.chart, order_by=q.order_by or None, descending=q.descending, limit=q.limit
+        frame = charts.chart(
+            snapshot, q.chart, order_by=q.order_by or None, descending=q.descending, limit=q.limit
         )
-        frame = snapshot.query(sql, params)
         rows = [tuple(_cell(c, row[c]) for c in q.columns) for _, row in frame.iterrows()]
         if q.order_by == ("month_start",):
             rows.reverse()  # the latest months, oldest first
         note = None
         if q.summary:
-            sql, params = semantic.compile_query([q.summary])
-            value = snapshot.query(sql, params)[q.summary].iloc[0]
+            kpis = next(c for c in semantic.CHARTS.values() if q.summary in c.measures and not c.by)
+            value = charts.chart(snapshot, kpis.name)[q.summary].iloc[0]
             measure = semantic.MEASURES[q.summary]
             note = f"{measure.help} {measure.label} = {_cell(q.summary, value)}"
-        out.append(Answer(q.title, tuple(_label(c) for c in q.columns), rows, note))
+        out.append(Answer(q.title, tuple(semantic.label(c) for c in q.columns), rows, note))
     return out

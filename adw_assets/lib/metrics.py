@@ -73,6 +73,20 @@ class DuckDBReadOnlyClient:
         return f"${bind_parameter_key}"
 
 
+class DuckDBConnectionClient(DuckDBReadOnlyClient):
+    """MetricFlow's ``SqlClient`` over an open DuckDB connection (a cursor per statement): the
+    dashboard's snapshot, attached read-only once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+        self._renderer = DuckDbSqlPlanRenderer()
+
+    def fetch(self, stmt: str, params: SqlBindParameterSet) -> tuple[list[str], list[tuple]]:
+        cursor = self.con.cursor().execute(stmt, dict(params.param_dict) or None)
+        names = [d[0] for d in cursor.description] if cursor.description else []
+        return names, cursor.fetchall() if names else []
+
+
 @dataclass(frozen=True)
 class SemanticLayer:
     """MetricFlow's engine over a dbt target's semantic manifest, and its DuckDB client."""
@@ -87,6 +101,15 @@ class SemanticLayer:
             manifest_json_string=(target / "semantic_manifest.json").read_text()
         )
         client = DuckDBReadOnlyClient(duckdb_path)
+        engine = MetricFlowEngine(
+            semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=client
+        )
+        return cls(engine, client)
+
+    @classmethod
+    def from_json(cls, manifest_json: str, client: DuckDBReadOnlyClient) -> SemanticLayer:
+        """From the text of a semantic manifest and a client (the dashboard's snapshot)."""
+        manifest = parse_manifest_from_dbt_generated_manifest(manifest_json_string=manifest_json)
         engine = MetricFlowEngine(
             semantic_manifest_lookup=SemanticManifestLookup(manifest), sql_client=client
         )

@@ -1,38 +1,85 @@
-"""The dashboard's semantic model: marts, measures, dimensions and charts, defined once.
+"""The dashboard's charts: which metrics of the semantic layer, by which dimensions, with which
+labels and formats. Presentation only.
 
-Every number on the dashboard is a *measure* (an aggregate over the columns of one mart) cut
-by *dimensions* of that mart. Pages never write SQL: they ask :func:`compile_query` (through
-the dashboard's data layer) for measures by dimensions, so a metric means the same thing on
-every page. The relations are the marts of the dbt exposure ``dashboard`` (their columns are
-declared in dbt, see ``adw_assets/lib/serving.py``); the ``live_events`` relation is the
-deduplicated landing zone the live panel reads.
+Every number is a *metric* of dbt's semantic layer (MetricFlow: the semantic models and
+metrics in ``dbt/models/marts/*/_*__semantic_models.yml``), compiled by MetricFlow and run on
+the dashboard's snapshot (``lib/serving.py``); nothing here is SQL. A :class:`Show` names the
+metric to show under a column name of the chart, a :class:`Dimension` the MetricFlow group-by
+item under a short column name. What is not a metric: :class:`Count` (how many rows a metric's
+query returns, e.g. countries with an order), :class:`Correlation` (Pearson's r between two
+metrics across the rows of a dimension, computed on the metrics' values) and
+:class:`MartColumn` (a column of a mart read as is: the Pearson r over days of
+``rpt_web_traffic_order_value_correlation``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Measure:
-    name: str
-    label: str
-    relation: str
-    sql: str
-    """An aggregate expression over the relation's columns."""
-    fmt: str = "int"
-    """How to show it: ``currency``, ``int``, ``float``, ``percent``, ``corr``."""
-    help: str = ""
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class Dimension:
     name: str
     label: str
-    relation: str
-    sql: str
+    group_by: str
+    """The MetricFlow group-by item: ``<entity>__<dimension>`` or ``metric_time__<grain>``."""
+
+
+@dataclass(frozen=True)
+class Show:
+    """A metric shown under the column ``name``."""
+
+    name: str
+    label: str
+    metric: str
+    fmt: str = "int"
+    """How to show it: ``currency``, ``int``, ``float``, ``percent``, ``corr``."""
+    help: str = ""
+    roles: dict[str, str] = field(default_factory=dict)
+    """Dimension name -> group-by item, where this metric is cut by another entity's
+    dimension than the chart's (sales by ship-to country beside web traffic by visitor
+    country)."""
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many rows ``metric`` has by the dimensions ``of`` (e.g. countries with an order)."""
+
+    name: str
+    label: str
+    metric: str
+    of: tuple[str, ...]
+    fmt: str = "int"
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Pearson's r between two shown metrics across the rows of the dimension ``over``."""
+
+    name: str
+    label: str
+    x: str
+    y: str
+    over: str
+    fmt: str = "corr"
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class MartColumn:
+    """A column of a mart read as is (one row per value of the chart's dimension)."""
+
+    name: str
+    label: str
+    mart: str
+    column: str
+    fmt: str = "corr"
+    help: str = ""
+
+
+Item = Show | Count | Correlation | MartColumn
 
 
 @dataclass(frozen=True)
@@ -43,132 +90,102 @@ class Chart:
     measures: tuple[str, ...]
 
 
-LIVE_EVENTS = "live_events"
-"""In-memory relation of the live panel: landing-zone events deduplicated on event_id, with
-columns event_id, event_at (timestamptz), session_id, country, device_type, order_value."""
+_SHIP_TO_COUNTRY = {"web_country": "ship_to_address__country_name"}
+_CORR_MART = "rpt_web_traffic_order_value_correlation"
 
-
-def _m(name: str, label: str, rel: str, sql: str, fmt: str = "int", help: str = "") -> Measure:
-    return Measure(name, label, rel, sql, fmt, help)
-
-
-_P, _C, _S, _G = (
-    "rpt_sales_by_product_category",
-    "rpt_customer_acquisition",
-    "rpt_order_status",
-    "rpt_sales_by_geography",
-)
-_W, _D, _L = "rpt_web_traffic_by_country", "rpt_web_traffic_daily", LIVE_EVENTS
-_R = "rpt_web_traffic_order_value_correlation"
-_BACKLOG = "is_open"
-"""The backlog is defined in the marts: dim_order_statuses.is_open (in process, approved,
-backordered: not shipped yet and not closed)."""
-
-MEASURES: dict[str, Measure] = {
+MEASURES: dict[str, Item] = {
     m.name: m
     for m in (
         # 1. products
-        _m("revenue", "Revenue", _P, "round(sum(revenue), 2)", "currency",
-           "Line revenue: order qty x unit price x (1 - discount)."),
-        _m("units_sold", "Units sold", _P, "sum(units_sold)"),
-        _m("product_orders", "Orders", _P, "sum(order_count)", "int",
-           "Orders containing the subcategory (an order with several subcategories counts "
-           "once in each)."),
-        _m("avg_unit_price", "Revenue per unit", _P,
-           "round(sum(revenue) / nullif(sum(units_sold), 0), 2)", "currency"),
-        _m("subcategories", "Subcategories", _P, "count(*)"),
+        Show("revenue", "Revenue", "revenue", "currency",
+             "Line revenue: order qty x unit price x (1 - discount)."),
+        Show("units_sold", "Units sold", "units_sold"),
+        Show("product_orders", "Orders", "product_orders", "int",
+             "Orders containing the subcategory (an order with several subcategories counts "
+             "once in each)."),
+        Show("avg_unit_price", "Revenue per unit", "avg_unit_price", "currency"),
+        Count("subcategories", "Subcategories", "revenue", ("category_name", "subcategory_name")),
         # 2. customers
-        _m("new_customers", "New customers", _C, "sum(new_customers)", "int",
-           "Customers whose first order falls in the period."),
-        _m("customer_revenue", "Revenue", _C, "round(sum(revenue), 2)", "currency"),
-        _m("customer_orders", "Orders", _C, "sum(orders)"),
-        _m("avg_order_value", "Avg order value", _C,
-           "round(sum(revenue) / nullif(sum(orders), 0), 2)", "currency"),
-        _m("avg_spend_per_customer", "Avg spend per customer", _C,
-           "round(sum(revenue) / nullif(sum(active_customers), 0), 2)", "currency",
-           "Revenue / active customers, a customer counting once per month with an order."),
-        _m("active_customers", "Active customers", _C, "sum(active_customers)"),
-        # at the mart's grain (one month), its own averages, exact as the mart computed them
-        _m("month_avg_order_value", "Avg order value", _C, "round(max(avg_order_value), 2)",
-           "currency", "Revenue / orders of the month (rpt_customer_acquisition)."),
-        _m("month_avg_spend_per_customer", "Avg spend per customer", _C,
-           "round(max(avg_spend_per_customer), 2)", "currency",
-           "Revenue / active customers of the month (rpt_customer_acquisition)."),
+        Show("new_customers", "New customers", "new_customers", "int",
+             "Customers whose first order falls in the period."),
+        Show("customer_revenue", "Revenue", "revenue", "currency"),
+        Show("customer_orders", "Orders", "orders"),
+        Show("avg_order_value", "Avg order value", "avg_order_value", "currency"),
+        Show("avg_spend_per_customer", "Avg spend per customer", "avg_spend_per_customer",
+             "currency", "Revenue / active customers (distinct customers with an order in the "
+             "period; per month on the month rows)."),
+        Show("active_customers", "Active customers", "active_customers"),
+        Show("month_avg_order_value", "Avg order value", "avg_order_value", "currency",
+             "Revenue / orders of the month."),
+        Show("month_avg_spend_per_customer", "Avg spend per customer", "avg_spend_per_customer",
+             "currency", "Revenue / active customers of the month."),
         # 3. order status
-        _m("status_orders", "Orders", _S, "sum(order_count)"),
-        _m("online_orders", "Online", _S, "sum(online_order_count)"),
-        _m("offline_orders", "Offline", _S, "sum(order_count - online_order_count)"),
-        _m("status_total_due", "Total due", _S, "round(sum(total_due), 2)", "currency"),
-        _m("online_share", "Online share", _S,
-           "sum(online_order_count) / nullif(sum(order_count), 0)", "percent"),
-        _m("backlog_orders", "Backlog", _S,
-           f"coalesce(sum(order_count) filter (where {_BACKLOG}), 0)", "int",
-           "Orders in process, approved or backordered: not shipped yet."),
-        _m("backlog_total_due", "Backlog value", _S,
-           f"coalesce(round(sum(total_due) filter (where {_BACKLOG}), 2), 0)", "currency"),
+        Show("status_orders", "Orders", "orders"),
+        Show("online_orders", "Online", "online_orders"),
+        Show("offline_orders", "Offline", "offline_orders"),
+        Show("status_total_due", "Total due", "total_due", "currency"),
+        Show("online_share", "Online share", "online_share", "percent"),
+        Show("backlog_orders", "Backlog", "open_orders", "int",
+             "Orders in process, approved or backordered: not shipped yet."),
+        Show("backlog_total_due", "Backlog value", "open_total_due", "currency"),
         # 4. geography
-        _m("geo_orders", "Orders", _G, "sum(order_count)"),
-        _m("geo_total_due", "Revenue (total due)", _G, "round(sum(total_due), 2)", "currency"),
-        _m("geo_customers", "Customers", _G, "sum(customer_count)", "int",
-           "Distinct customers per city, summed over cities."),
-        _m("countries", "Countries", _G, "count(distinct country_name)"),
-        _m("cities", "Cities", _G, "count(distinct (country_name, state_province_name, city))"),
+        Show("geo_orders", "Orders", "orders"),
+        Show("geo_total_due", "Revenue (total due)", "total_due", "currency"),
+        Show("geo_customers", "Customers", "active_customers", "int",
+             "Distinct customers with an order shipped there."),
+        Count("countries", "Countries", "orders", ("country_name",)),
+        Count("cities", "Cities", "orders", ("country_name", "state_province_name", "city")),
         # 5. web traffic against order value
-        _m("sessions", "Sessions", _W, "sum(sessions)"),
-        _m("page_views", "Page views", _W, "sum(page_views)"),
-        _m("web_orders", "Web orders", _W, "sum(web_orders)"),
-        _m("web_order_value", "Web order value", _W, "round(sum(web_order_value), 2)", "currency"),
-        _m("sales_total_due", "Sales order value", _W, "round(sum(sales_total_due), 2)",
-           "currency", "Total due of sales orders shipped to the country (fct_orders)."),
-        _m("sales_order_count", "Sales orders", _W, "sum(sales_order_count)"),
-        _m("avg_duration_seconds", "Avg seconds per page", _W,
-           "round(sum(avg_duration_seconds * page_views) / nullif(sum(page_views), 0), 1)",
-           "float"),
-        _m("traffic_value_corr", "Correlation (r)", _W, "corr(sessions, sales_total_due)", "corr",
-           "Pearson correlation across countries between sessions and sales order value."),
-        _m("web_value_corr", "Correlation (r)", _W, "corr(sessions, web_order_value)", "corr",
-           "Pearson correlation across countries between sessions and web order value."),
-        _m("daily_sessions", "Sessions", _D, "sum(sessions)"),
-        _m("daily_page_views", "Page views", _D, "sum(page_views)"),
-        _m("daily_web_orders", "Web orders", _D, "sum(web_orders)"),
-        _m("days", "Days", _R, "sum(days)"),
-        _m("sessions_corr_days", "r (sessions, over days)", _R,
-           "round(avg(sessions_order_value_correlation), 2)", "corr",
-           "Pearson correlation over days between daily sessions and web order value."),
-        _m("page_views_corr_days", "r (page views, over days)", _R,
-           "round(avg(page_views_order_value_correlation), 2)", "corr"),
-        # live panel (landing zone, deduplicated)
-        _m("live_events", "Events", _L, "count(*)"),
-        _m("live_sessions", "Sessions", _L, "count(distinct session_id)"),
-        _m("live_web_orders", "Web orders", _L, "count(*) filter (where order_value > 0)"),
-        _m("live_order_value", "Web order value", _L, "coalesce(round(sum(order_value), 2), 0)",
-           "currency"),
-        _m("live_last_event_at", "Last event", _L, "max(event_at)", "time"),
+        Show("sessions", "Sessions", "sessions"),
+        Show("page_views", "Page views", "page_views"),
+        Show("web_orders", "Web orders", "web_orders"),
+        Show("web_order_value", "Web order value", "web_order_value", "currency"),
+        Show("sales_total_due", "Sales order value", "total_due", "currency",
+             "Total due of sales orders shipped to the country.", _SHIP_TO_COUNTRY),
+        Show("sales_order_count", "Sales orders", "orders", "int", "", _SHIP_TO_COUNTRY),
+        Show("avg_duration_seconds", "Avg seconds per page", "avg_duration_seconds", "float"),
+        Correlation("traffic_value_corr", "Correlation (r)", "sessions", "sales_total_due",
+                    "web_country", help="Pearson correlation across countries between "
+                    "sessions and sales order value."),
+        Correlation("web_value_corr", "Correlation (r)", "sessions", "web_order_value",
+                    "web_country", help="Pearson correlation across countries between "
+                    "sessions and web order value."),
+        Show("daily_sessions", "Sessions", "sessions"),
+        Show("daily_page_views", "Page views", "page_views"),
+        Show("daily_web_orders", "Web orders", "web_orders"),
+        Show("days", "Days", "days_with_traffic"),
+        MartColumn("sessions_corr_days", "r (sessions, over days)", _CORR_MART,
+                   "sessions_order_value_correlation", help="Pearson correlation over days "
+                   "between daily sessions and web order value."),
+        MartColumn("page_views_corr_days", "r (page views, over days)", _CORR_MART,
+                   "page_views_order_value_correlation"),
     )
 }  # fmt: skip
 
 DIMENSIONS: dict[str, Dimension] = {
     d.name: d
     for d in (
-        Dimension("category_name", "Category", _P, "category_name"),
-        Dimension("subcategory_name", "Subcategory", _P, "subcategory_name"),
-        Dimension("month_start", "Month", _C, "month_start"),
-        Dimension("status_code", "Status code", _S, "status_code"),
-        Dimension("status_name", "Status", _S, "status_name"),
-        Dimension("is_backlog", "Not shipped yet", _S, _BACKLOG),
-        Dimension("country_name", "Country", _G, "country_name"),
-        Dimension("state_province_name", "State / province", _G, "state_province_name"),
-        Dimension("city", "City", _G, "city"),
-        Dimension("web_country", "Country", _W, "country_name"),
-        Dimension("event_date", "Date", _D, "event_date"),
-        Dimension("daily_country", "Country", _D, "country_name"),
-        Dimension("corr_country", "Country", _R, "country_name"),
-        Dimension("live_minute", "Minute", _L, "date_trunc('minute', event_at)"),
-        Dimension("live_event_at", "Event time", _L, "event_at"),
-        Dimension("live_country", "Country", _L, "country"),
-        Dimension("live_device", "Device", _L, "device_type"),
+        Dimension("category_name", "Category", "product__category_name"),
+        Dimension("subcategory_name", "Subcategory", "product__subcategory_name"),
+        Dimension("month_start", "Month", "metric_time__month"),
+        Dimension("status_code", "Status code", "order_status__status_code"),
+        Dimension("status_name", "Status", "order_status__status_name"),
+        Dimension("is_backlog", "Not shipped yet", "order_status__is_open"),
+        Dimension("country_name", "Country", "ship_to_address__country_name"),
+        Dimension("country_code", "Country code", "ship_to_address__country_code"),
+        Dimension("state_province_name", "State / province",
+                  "ship_to_address__state_province_name"),
+        Dimension("state_province_code", "State / province code",
+                  "ship_to_address__state_province_code"),
+        Dimension("city", "City", "ship_to_address__city"),
+        Dimension("web_country", "Country", "web_event__country_name"),
+        Dimension("event_date", "Date", "metric_time__day"),
+        Dimension("daily_country", "Country", "web_event__country_name"),
+        Dimension("corr_country", "Country", "web_event__country_name"),
     )
-}
+}  # fmt: skip
+MART_KEYS = {"corr_country": "country_name"}
+"""The column of a mart read as is (:class:`MartColumn`) that a dimension matches."""
 
 CHARTS: dict[str, Chart] = {
     c.name: c
@@ -198,6 +215,11 @@ CHARTS: dict[str, Chart] = {
               ("geo_total_due", "geo_orders", "countries", "cities")),
         Chart("geo_by_country", "By country", ("country_name",),
               ("geo_total_due", "geo_orders", "geo_customers")),
+        Chart("geo_map_countries", "Revenue by country", ("country_code", "country_name"),
+              ("geo_total_due", "geo_orders")),
+        Chart("geo_map_states", "Revenue by state / province",
+              ("country_code", "state_province_code", "state_province_name"),
+              ("geo_total_due", "geo_orders")),
         Chart("geo_by_state", "By state / province", ("state_province_name",),
               ("geo_total_due", "geo_orders", "geo_customers")),
         Chart("geo_by_city", "By city", ("city",),
@@ -214,91 +236,21 @@ CHARTS: dict[str, Chart] = {
               ("daily_sessions", "daily_page_views", "daily_web_orders")),
         Chart("web_corr_by_country", "Correlation over days, by country", ("corr_country",),
               ("days", "sessions_corr_days", "page_views_corr_days")),
-        Chart("live_kpis", "Live", (),
-              ("live_events", "live_sessions", "live_web_orders", "live_order_value",
-               "live_last_event_at")),
-        Chart("live_by_minute", "Events per minute", ("live_minute",),
-              ("live_events", "live_sessions", "live_web_orders")),
     )
 }  # fmt: skip
 
-_OPS = ("=", "<>", ">=", "<=", ">", "<", "between", "in")
+OPS = ("=", "<>", ">=", "<=", ">", "<", "between", "in")
 
 
-def relation_of(names: Iterable[str]) -> str:
-    """The one relation (mart) the given measures and dimensions come from."""
-    relations = set()
-    for name in names:
-        item = MEASURES.get(name) or DIMENSIONS.get(name)
-        if item is None:
-            raise KeyError(f"unknown measure or dimension {name!r}")
-        relations.add(item.relation)
-    if len(relations) != 1:
-        raise ValueError(f"{sorted(names)} span several relations: {sorted(relations)}")
-    return relations.pop()
+def label(name: str) -> str:
+    item = MEASURES.get(name) or DIMENSIONS.get(name)
+    return item.label if item else name
 
 
-def compile_query(
-    measures: Sequence[str],
-    by: Sequence[str] = (),
-    where: Sequence[tuple[str, str, object]] = (),
-    order_by: Sequence[str] | None = None,
-    descending: bool = False,
-    limit: int | None = None,
-) -> tuple[str, list[object]]:
-    """SQL (with ``?`` parameters) for ``measures`` grouped by the dimensions ``by``.
-
-    ``where`` holds ``(dimension, op, value)`` triples; ``between`` takes a pair, ``in`` a
-    sequence. Rows are ordered by ``order_by`` (default: the dimensions), ties by the
-    dimensions, so that a limit keeps the same rows on every warehouse and every run.
-    """
-    relation = relation_of([*measures, *by, *(w[0] for w in where)])
-    cols = [f"{DIMENSIONS[d].sql} as {d}" for d in by]
-    for m in measures:
-        expr = MEASURES[m].sql
-        cols.append(
-            f"cast({expr} as bigint) as {m}" if MEASURES[m].fmt == "int" else f"{expr} as {m}"
-        )
-    sql = f"select {', '.join(cols)} from {relation}"
-    params: list[object] = []
-    clauses = []
-    for dim, op, value in where:
-        if op not in _OPS:
-            raise ValueError(f"unsupported operator {op!r}")
-        expr = DIMENSIONS[dim].sql
-        if op == "between":
-            low, high = value  # type: ignore[misc]
-            clauses.append(f"({expr}) between ? and ?")
-            params += [low, high]
-        elif op == "in":
-            values = list(value)  # type: ignore[call-overload]
-            marks = ", ".join(["?"] * len(values))
-            clauses.append(f"({expr}) in ({marks})" if values else "false")
-            params += values
-        else:
-            clauses.append(f"({expr}) {op} ?")
-            params.append(value)
-    if clauses:
-        sql += " where " + " and ".join(clauses)
-    if by:
-        sql += " group by " + ", ".join(str(i + 1) for i in range(len(by)))
-    order = list(order_by) if order_by is not None else list(by)
-    if order:
-        direction = " desc" if descending else ""
-        terms = [f"{o}{direction} nulls last" for o in order]
-        terms += [f"{d} nulls last" for d in by if d not in order]  # ties
-        sql += " order by " + ", ".join(terms)
-    if limit is not None:
-        sql += f" limit {int(limit)}"
-    return sql, params
-
-
-def chart_query(
-    chart: str, where: Sequence[tuple[str, str, object]] = (), **kwargs: object
-) -> tuple[str, list[object]]:
-    """:func:`compile_query` for a named chart of :data:`CHARTS`."""
-    c = CHARTS[chart]
-    return compile_query(c.measures, c.by, where, **kwargs)  # type: ignore[arg-type]
+def fmt_of(name: str) -> str | None:
+    """The format of a measure, ``None`` for a dimension."""
+    item = MEASURES.get(name)
+    return item.fmt if item else None
 
 
 def format_value(value: object, fmt: str) -> str:

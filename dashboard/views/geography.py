@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from adw_assets.dashboard import ui
+from adw_assets.dashboard import maps, ui
 
 ui.header("Geography", "4 · Where do our orders ship to?")
 
@@ -42,6 +42,22 @@ with ui.guard("the geography figures"):
         level, dim, place = "geo_by_city", "city", f"{state}, {country}"
     df = ui.chart(level, where, order_by=[metric], descending=True)
     money = metric == "geo_total_due"
+
+    # the map: countries, and the states of the United States (the geometry adw ships)
+    if country == ALL:
+        shown, key, scope = countries, "country_name", "world"
+    elif country in maps.US_NAMES:
+        shown = ui.chart("geo_by_state", [("country_name", "=", country)])
+        key, scope = "state_province_name", "us"
+    else:
+        shown, key, scope = countries[countries["country_name"] == country], "country_name", "world"
+    st.altair_chart(
+        maps.choropleth(
+            shown, key=key, value=metric, value_label=ui.label(metric), money=money,
+            scope=scope, title=f"{ui.label(metric)} — {place}",
+        ),
+        use_container_width=True,
+    )  # fmt: skip
 
     left, right = st.columns([3, 2])
     with left:

@@ -28,17 +28,17 @@ def live_panel(window: str) -> None:
     minutes = WINDOWS[window]
     now = datetime.now(UTC)
     with ui.guard("the live events"):
-        where = [("live_event_at", ">=", now - timedelta(minutes=minutes))]
-        row = ui.live_chart("live_kpis", where).iloc[0]
-        recent = ui.live_chart("live_kpis", [("live_event_at", ">=", now - timedelta(minutes=5))])
-        per_minute = float(recent.iloc[0]["live_events"]) / 5
+        events = ui.live()
+        since = now - timedelta(minutes=minutes)
+        row = events.kpis(since)
+        per_minute = float(events.kpis(now - timedelta(minutes=5))["live_events"]) / 5
         st.caption(f"In the last {window} (UTC clock), from the landing zone:")
         ui.kpis(
             row,
             ("live_events", "live_sessions", "live_web_orders", "live_order_value"),
             extra=[("Events / min (last 5 min)", f"{per_minute:,.1f}", None)],
         )
-        df = ui.live_chart("live_by_minute", where)
+        df = events.by_minute(since)
         fig = go.Figure(
             go.Bar(
                 x=df["live_minute"], y=df["live_events"], marker_color=ui.ACCENT,

@@ -106,6 +106,27 @@ return [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({
 """
 
 
+_MAPS_JS = """
+return [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')].map(el => {
+  const canvas = el.querySelector('canvas');
+  const svg = el.querySelector('svg');
+  let painted = 0, colours = new Set();
+  if (canvas && canvas.width) {
+    const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i + 3] > 0) { painted++; colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]); }
+    }
+  } else if (svg) {
+    const shapes = [...svg.querySelectorAll('path')]
+      .filter(p => (p.getAttribute('d') || '').length > 20);
+    painted = shapes.length;
+    shapes.forEach(p => colours.add(p.getAttribute('fill')));
+  }
+  return {painted: painted, colours: colours.size, text: el.innerText};
+});
+"""
+
+
 class Browser:
     """A headless Chromium page on the dashboard, with what the tests read from the DOM."""
 
@@ -158,6 +179,11 @@ class Browser:
 
     def plotly(self) -> list[dict]:
         return self.driver.execute_script(_PLOTLY_JS)
+
+    def maps(self) -> list[dict]:
+        """Per Vega-Lite chart (the maps): painted pixels (canvas) or drawn shapes (SVG), and
+        their distinct colours."""
+        return self.driver.execute_script(_MAPS_JS)
 
     def screenshot(self, name: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

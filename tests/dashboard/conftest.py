@@ -1,8 +1,10 @@
-"""Fixtures of the dashboard tests: a warehouse of test marts, its snapshot, landing files."""
+"""Fixtures of the dashboard tests: a warehouse built by the real chain (seeded PostgreSQL ->
+replicator -> DuckDB -> dbt build, web events landed), its snapshot, landing files."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import uuid
@@ -13,15 +15,40 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.dashboard.fixture_marts import build_marts
+from adw_assets.lib.events import burst
+from adw_assets.lib.source.seed import seed_database
+from adw_assets.settings import get_settings
+from tests.dbt.dbt_chain import Chain, module_database, quiet, settings_for
+
+SCALE = 0.02
+
+
+def build_warehouse(pg_cluster: str, home: Path, seed: int = 7) -> Path:
+    """A warehouse built as adw builds it, on synthetic AdventureWorks at ``SCALE``, with
+    1,500 web events landed: ``home/warehouse.duckdb``."""
+    with module_database(pg_cluster) as dsn, pytest.MonkeyPatch.context() as mp:
+        seed_database(dsn, scale=SCALE, seed=seed, progress=quiet)
+        mp.setenv("ADW_HOME", str(home))
+        get_settings.cache_clear()
+        chain = Chain(dsn, settings_for(home), home / "target")
+        burst(n_events=1500, seed=seed)
+        chain.replicate()
+        chain.dbt("build")
+    get_settings.cache_clear()
+    return chain.duckdb_path
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(pg_cluster, tmp_path_factory) -> Path:
+    return build_warehouse(pg_cluster, tmp_path_factory.mktemp("dashboard-built"))
 
 
 @pytest.fixture
-def warehouse(adw_home) -> Path:
-    """``$ADW_HOME/warehouse.duckdb`` holding the test marts (see fixture_marts.py)."""
+def warehouse(adw_home, built_warehouse) -> Path:
+    """``$ADW_HOME/warehouse.duckdb``: a copy of the session's built warehouse."""
     adw_home.mkdir(parents=True, exist_ok=True)
     path = adw_home / "warehouse.duckdb"
-    build_marts(path)
+    shutil.copy(built_warehouse, path)
     return path
 
 
@@ -96,6 +123,7 @@ def export(warehouse: Path, out: Path, timeout: float = 60.0) -> dict:
     from adw_assets.lib.serving import dashboard_marts, export_snapshot
     from adw_assets.lib.warehouse.interface import DuckDBWarehouse
 
-    marts = dashboard_marts(json.loads(ensure_manifest().read_text()))
+    manifest = ensure_manifest()
+    marts = dashboard_marts(json.loads(manifest.read_text()))
     with DuckDBWarehouse(warehouse, timeout=timeout) as wh:
-        return export_snapshot(wh, marts, out)
+        return export_snapshot(wh, marts, out, manifest.parent / "semantic_manifest.json")

@@ -6,13 +6,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from adw_assets.dashboard.live import LiveEvents
-from adw_assets.lib import semantic
 from tests.dashboard.conftest import write_events
 
 
 def _kpis(live: LiveEvents, since: datetime | None = None):
-    where = [("live_event_at", ">=", since)] if since else []
-    return live.query(*semantic.chart_query("live_kpis", where)).iloc[0]
+    return live.kpis(since or datetime(1970, 1, 1, tzinfo=UTC))
 
 
 def test_new_files_are_loaded_once_and_duplicates_ignored(tmp_path):
@@ -64,6 +62,6 @@ def test_window_and_minutes(tmp_path):
     live.refresh(now)
     assert _kpis(live, now - timedelta(minutes=15))["live_events"] == 9
     assert _kpis(live)["live_events"] == 15
-    by_minute = live.query(*semantic.chart_query("live_by_minute"))
+    by_minute = live.by_minute(datetime(1970, 1, 1, tzinfo=UTC))
     assert by_minute["live_events"].sum() == 15
     assert len(by_minute) >= 2

@@ -18,6 +18,7 @@ import duckdb
 import psycopg
 import pytest
 
+from adw_assets.lib.serving import SNAPSHOT_DB
 from adw_assets.lib.source.seed import seed_database
 from adw_assets.lib.source.server import ensure_schema, with_database
 from tests.dashboard import browser as b
@@ -70,22 +71,25 @@ def real_site(pg_cluster, tmp_path_factory):
 
 def test_snapshot_equals_the_built_marts(real_site):
     home, _, _ = real_site
-    serving = home / "serving"
+    snapshot = str(home / "serving" / SNAPSHOT_DB)
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        marts = sorted(p.stem for p in serving.glob("*.parquet"))
-        assert len(marts) == 7
-        for mart in marts:
+        con.execute(f"attach '{snapshot}' as snap (read_only)")
+        relations = con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'snap' "
+            "and table_schema = 'marts' order by 1"
+        ).fetchall()
+        assert len(relations) == 9  # the exposure `dashboard`: facts, dims, spine, r mart
+        for (mart,) in relations:
             rows = con.execute(f"select count(*) from marts.{mart}").fetchone()[0]
-            assert rows > 0, mart  # every mart, web ones included, has data
-            f = str(serving / f"{mart}.parquet")
-            for a, c in ((f"marts.{mart}", f"read_parquet('{f}')"),
-                         (f"read_parquet('{f}')", f"marts.{mart}")):  # fmt: skip
+            assert rows > 0, mart  # every relation, web ones included, has data
+            for a, c in ((f"marts.{mart}", f"snap.marts.{mart}"),
+                         (f"snap.marts.{mart}", f"marts.{mart}")):  # fmt: skip
                 assert con.execute(f"select count(*) from (from {a} except all from {c})")\
                     .fetchone() == (0,), mart  # fmt: skip
 
 
 def _check_pages(home: Path, page: b.Browser, prefix: str) -> None:
-    x = Expected(home / "serving")
+    x = Expected(home / "warehouse.duckdb")
     for path, charts in (("", 2), ("products", 2), ("customers", 2), ("orders", 2),
                          ("geography", 2), ("web", 3)):  # fmt: skip
         state = page.open(path, charts=charts, timeout=120)

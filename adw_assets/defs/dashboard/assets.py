@@ -1,10 +1,11 @@
-"""The dashboard's snapshot: the marts of the dbt exposure ``dashboard``, exported to Parquet
-right after they are built.
+"""The dashboard's snapshot: the relations of the dbt exposure ``dashboard`` (what the semantic
+layer's metrics read, and the correlation mart), exported with the semantic manifest into one
+read-only DuckDB file right after they are built (``lib/serving.py``).
 
-The dashboard reads only these files (``$ADW_HOME/serving``), never the warehouse, so a build
-or a replication holding DuckDB never blocks it, and BigQuery is not queried per page view.
-The asset depends on exactly the marts it exports (the exposure's), which draws the lineage
-postgres -> replication -> dbt -> marts -> dashboard; every job that builds one of them
+The dashboard reads only this file (``$ADW_HOME/serving/snapshot.duckdb``), never the
+warehouse, so a build or a replication holding DuckDB never blocks it, and BigQuery is not
+queried per page view. The asset depends on exactly the relations it exports, which draws
+the lineage postgres -> replication -> dbt -> marts -> dashboard; every job that builds one of them
 selects it, so its check runs on every path.
 """
 
@@ -15,7 +16,7 @@ import dagster as dg
 
 from adw_assets.defs.dbt.translator import AdwDbtTranslator
 from adw_assets.defs.warehouse.resources import POOL, WarehouseResource
-from adw_assets.lib.serving import dashboard_marts, export_snapshot, serving_dir
+from adw_assets.lib.serving import SNAPSHOT_DB, dashboard_marts, export_snapshot, serving_dir
 from adw_assets.settings import get_settings
 
 SNAPSHOT_KEY = dg.AssetKey(["dashboard", "snapshot"])
@@ -33,11 +34,12 @@ def build_dashboard_snapshot(manifest: Path, translator: AdwDbtTranslator) -> dg
         key=SNAPSHOT_KEY,
         group_name="dashboard",
         deps=[translator.get_asset_key(nodes[m.name]) for m in marts],
-        kinds={"parquet", "streamlit"},
+        kinds={"duckdb", "streamlit"},
         pool=POOL,
-        description="The marts of the dbt exposure `dashboard` exported to "
-        "$ADW_HOME/serving/<mart>.parquet (temp file + rename) for the local dashboard "
-        "(`adw dashboard`), which never opens the warehouse.",
+        description="The relations of the dbt exposure `dashboard` and the semantic manifest "
+        f"exported to $ADW_HOME/serving/{SNAPSHOT_DB} (temp file + rename) for the local "
+        "dashboard (`adw dashboard`), whose metrics MetricFlow compiles against it; it never "
+        "opens the warehouse.",
         check_specs=[
             dg.AssetCheckSpec(
                 MARTS_CHECK,
@@ -53,7 +55,7 @@ def build_dashboard_snapshot(manifest: Path, translator: AdwDbtTranslator) -> dg
         settings = get_settings()
         out = serving_dir(settings)
         with warehouse.open() as wh:
-            exported = export_snapshot(wh, marts, out)
+            exported = export_snapshot(wh, marts, out, manifest.parent / "semantic_manifest.json")
         problems = {name: f"not built: {hint}" for name, hint in exported["missing"].items()}
         for name, mart in exported["marts"].items():
             if lacking := [c for c in mart["declared"] if c not in mart["columns"]]:
