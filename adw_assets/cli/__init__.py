@@ -40,13 +40,24 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from adw_assets.cli import airbyte, build, dashboard, dev, events, launch, replicate, source, up
+    from adw_assets.cli import (
+        airbyte,
+        build,
+        dashboard,
+        dev,
+        events,
+        launch,
+        metrics,
+        replicate,
+        source,
+        up,
+    )
 
     cli.add_command(source.source)
     cli.add_command(up.up)
     cli.add_command(dev.dev)
     # each module below exposes `command` (a click command or group) named after itself
-    for module in (replicate, build, events, airbyte, launch, dashboard):
+    for module in (replicate, build, events, airbyte, launch, dashboard, metrics):
         cli.add_command(module.command)
 
 
