@@ -58,12 +58,11 @@ def main() -> None:
     t = time.perf_counter()
     summary = compact(cfg, progress=print)
     compact_s = time.perf_counter() - t
-    compacted_files = _files(cfg.landing_dir)
+    day_files = sum(1 for _ in cfg.landing_dir.glob("*/compact-*.parquet"))
     print(summary.line())
     history(time.time() - 20, 10, 1000, batch_seconds=1, source="new2")
     compacted_incremental = build("inc-compacted")
 
-    day_files = compacted_files - sum(1 for _ in cfg.landing_dir.glob("*/part-*.parquet"))
     print()
     print("| figure | raw micro-batches | compacted |")
     print("|---|---|---|")
