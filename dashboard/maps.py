@@ -4,7 +4,9 @@ no tile, topojson or script from anywhere (Plotly's choropleths download their t
 CDN: not used).
 
 Countries are matched on their name (AdventureWorks' ``countryregion.name`` against Natural
-Earth's, with the few that differ in :data:`WORLD_NAMES`); US states on their name too.
+Earth's, with the few that differ in :data:`WORLD_NAMES`); states and provinces on their name too,
+in the countries of :data:`ADMIN1` (those whose states/provinces the data has), with the names
+that differ in each country's ``names``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import altair as alt
@@ -31,8 +34,98 @@ WORLD_NAMES = {
     "Viet Nam": "Vietnam",
 }
 """AdventureWorks country name -> Natural Earth's (``properties.name``), where they differ."""
-US_NAMES = {"United States", "United States of America"}
-"""The country whose states (us-atlas) the map draws."""
+
+
+@dataclass(frozen=True)
+class Admin1:
+    """The states/provinces of one country: a shipped TopoJSON file, its object, the
+    projection that draws it, and AdventureWorks' ``stateprovince.name`` -> the shape's
+    ``properties.name`` where they differ."""
+
+    file: str
+    feature: str = "provinces"
+    projection: dict = field(default_factory=lambda: {"type": "mercator"})
+    names: dict[str, str] = field(default_factory=dict)
+    height: int = 380
+
+
+ADMIN1: dict[str, Admin1] = {
+    "United States": Admin1(US_STATES, "states", {"type": "albersUsa"}, height=340),
+    "Canada": Admin1(
+        "admin1-canada.json",
+        projection={"type": "conicEqualArea", "rotate": [96, 0], "parallels": [50, 70]},
+        names={
+            "Brunswick": "New Brunswick",
+            "Quebec": "Québec",
+            "Yukon Territory": "Yukon",
+            "Newfoundland": "Newfoundland and Labrador",
+            "Labrador": "Newfoundland and Labrador",
+        },
+    ),
+    "Australia": Admin1("admin1-australia.json"),
+    "Germany": Admin1("admin1-germany.json", names={"Saxony": "Sachsen"}, height=420),
+    "France": Admin1(
+        "admin1-france.json",
+        height=420,
+        names={
+            "Alpes (Haute)": "Hautes-Alpes",
+            "Alpes-de-Haute Provence": "Alpes-de-Haute-Provence",
+            "Belford (Territoire de)": "Territoire de Belfort",
+            "Bouches du Rhône": "Bouches-du-Rhône",
+            "Côte d'Or": "Côte-d'Or",
+            "Eure et Loir": "Eure-et-Loir",
+            "Garonne (Haute)": "Haute-Garonne",
+            "Hauts de Seine": "Hauts-de-Seine",
+            "Ille et Vilaine": "Ille-et-Vilaine",
+            "Indre et Loire": "Indre-et-Loire",
+            "La Vendée": "Vendée",
+            "Loir et Cher": "Loir-et-Cher",
+            "Loire (Haute)": "Haute-Loire",
+            "Loire Atlantique": "Loire-Atlantique",
+            "Lot et Garonne": "Lot-et-Garonne",
+            "Maine et Loire": "Maine-et-Loire",
+            "Marne (Haute)": "Haute-Marne",
+            "Meurthe et Moselle": "Meurthe-et-Moselle",
+            "Pas de Calais": "Pas-de-Calais",
+            "Puy de Dôme": "Puy-de-Dôme",
+            "Pyrénées (Hautes)": "Hautes-Pyrénées",
+            "Pyrénées Atlantiques": "Pyrénées-Atlantiques",
+            "Pyrénées Orientales": "Pyrénées-Orientales",
+            "Rhin (Bas)": "Bas-Rhin",
+            "Rhin (Haut)": "Haut-Rhin",
+            "Savoie Haute": "Haute-Savoie",
+            "Saône (Haute)": "Haute-Saône",
+            "Saône et Loire": "Saône-et-Loire",
+            "Seine (Paris)": "Paris",
+            "Seine Maritime": "Seine-Maritime",
+            "Seine Saint Denis": "Seine-Saint-Denis",
+            "Seine et Marne": "Seine-et-Marne",
+            "Sèvres (Deux)": "Deux-Sèvres",
+            "Tarne": "Tarn",
+            "Tarne et Garonne": "Tarn-et-Garonne",
+            "Toubs": "Doubs",
+            "Val d'Oise": "Val-d'Oise",
+            "Val de Marne": "Val-de-Marne",
+            "Vienne (Haute)": "Haute-Vienne",
+            "Yveline": "Yvelines",
+        },
+    ),
+    "United Kingdom": Admin1("admin1-united-kingdom.json", height=420),
+}
+"""The countries whose states/provinces the map draws (AdventureWorks' ``countryregion.name``),
+each with its geometry (``geo/README.md``)."""
+UNMATCHED = {
+    ("France", "France"): "a country-wide row of person.stateprovince, not a département",
+}
+"""(country, state/province) of AdventureWorks that knowingly match no shape, and why (no
+address of the real data lies there). Guam and Puerto Rico match us-atlas shapes that the
+albersUsa projection leaves out; no address lies there either."""
+
+
+def admin1(country: str) -> Admin1 | None:
+    """The states/provinces geometry of ``country``, or None where adw ships none."""
+    natural_earth = {v: k for k, v in WORLD_NAMES.items()}
+    return ADMIN1.get(country) or ADMIN1.get(natural_earth.get(country, ""))
 
 
 @functools.cache
@@ -41,7 +134,9 @@ def topology(name: str) -> dict:
 
 
 def _records(df: pd.DataFrame, key: str, names: dict[str, str], columns: list[str]) -> list[dict]:
-    out = []
+    """One record per shape: ``df``'s rows renamed to the geometry's names; rows that name the
+    same shape (Canada's "Labrador" and "Newfoundland") are added up, under both names."""
+    out: dict[str, dict] = {}
     for _, row in df.iterrows():
         record = {"map_name": names.get(str(row[key]), str(row[key]))}
         for c in columns:
@@ -50,8 +145,16 @@ def _records(df: pd.DataFrame, key: str, names: dict[str, str], columns: list[st
                 value = float(value)
                 value = None if math.isnan(value) else value
             record[c] = value if value is None or isinstance(value, float) else str(value)
-        out.append(record)
-    return out
+        seen = out.get(record["map_name"])
+        if seen is None:
+            out[record["map_name"]] = record
+            continue
+        for c in columns:
+            if isinstance(seen[c], float) and isinstance(record[c], float):
+                seen[c] += record[c]
+            elif seen[c] is None or isinstance(seen[c], str):
+                seen[c] = " + ".join(str(v) for v in (seen[c], record[c]) if v is not None)
+    return list(out.values())
 
 
 def choropleth(
@@ -64,13 +167,20 @@ def choropleth(
     scope: str = "world",
     title: str = "",
 ) -> alt.LayerChart:
-    """``df[value]`` by ``df[key]`` (country or US state names) on a map of ``scope``
-    (``world`` or ``us``); places without a row are drawn grey."""
-    world = scope == "world"
-    topo = topology(WORLD if world else US_STATES)
-    feature = "countries" if world else "states"
+    """``df[value]`` by ``df[key]`` on a map of ``scope``: ``world`` (``key`` names countries)
+    or a country of :data:`ADMIN1` (``key`` names its states/provinces); places without a row
+    are drawn grey."""
+    if scope == "world":
+        topo, feature, names = topology(WORLD), "countries", WORLD_NAMES
+        projection, height = {"type": "equalEarth"}, 380
+    else:
+        geo = admin1(scope)
+        if geo is None:
+            raise ValueError(f"no state/province map of {scope!r}: one of {sorted(ADMIN1)}")
+        topo, feature, names = topology(geo.file), geo.feature, geo.names
+        projection, height = geo.projection, geo.height
     shapes = alt.InlineData(values=topo, format=alt.DataFormat(type="topojson", feature=feature))
-    records = _records(df, key, WORLD_NAMES if world else {}, [key, value])
+    records = _records(df, key, names, [key, value])
     fmt = "$,.2f" if money else ",.0f"
     background = alt.Chart(shapes).mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.5)
     data = (
@@ -89,9 +199,4 @@ def choropleth(
             ],
         )
     )
-    projection = "equalEarth" if world else "albersUsa"
-    return (
-        alt.layer(background, data)
-        .project(projection)
-        .properties(title=title, height=380 if world else 340)
-    )
+    return alt.layer(background, data).project(**projection).properties(title=title, height=height)

@@ -43,12 +43,12 @@ with ui.guard("the geography figures"):
     df = ui.chart(level, where, order_by=[metric], descending=True)
     money = metric == "geo_total_due"
 
-    # the map: countries, and the states of the United States (the geometry adw ships)
+    # the map: countries, and the states/provinces of the countries whose geometry adw ships
     if country == ALL:
         shown, key, scope = countries, "country_name", "world"
-    elif country in maps.US_NAMES:
+    elif maps.admin1(country):
         shown = ui.chart("geo_by_state", [("country_name", "=", country)])
-        key, scope = "state_province_name", "us"
+        key, scope = "state_province_name", country
     else:
         shown, key, scope = countries[countries["country_name"] == country], "country_name", "world"
     st.altair_chart(

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from adw_assets.dashboard import maps
 from adw_assets.lib.serving import MANIFEST, SNAPSHOT_DB
 from tests.dashboard import browser as b
 from tests.dashboard.conftest import build_warehouse, export, hold_warehouse
@@ -181,6 +182,27 @@ def test_geography_drills_down(site):
     assert page.tables()[0]["head"][0] == "City"
 
 
+def test_geography_draws_the_provinces_of_a_country_outside_the_us(site):
+    home, page = site
+    page.open("geography", charts=2)
+    page.choose("Country", "France")
+    page.wait_ready(charts=2)
+    x = Expected(home / "warehouse.duckdb")
+    france = x.rows(
+        "select distinct state_province_name from geo where country_name = 'France' "
+        "and total_due > 0"
+    )
+    assert len(france) > 3, france  # the synthetic data ships to several départements
+    [provinces] = _maps(page)
+    page.screenshot("4-geography-france")
+    # the 95 metropolitan départements in grey, then one shape per département with orders,
+    # coloured (the world map would draw 177 countries and France)
+    geo = maps.ADMIN1["France"]
+    shapes = len(maps.topology(geo.file)["objects"][geo.feature]["geometries"])
+    assert provinces["painted"] == shapes + len(france), provinces
+    assert provinces["colours"] > 2, provinces
+
+
 def _maps(page: b.Browser, timeout: float = 30) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:  # Vega paints after Streamlit says the script finished
@@ -215,6 +237,9 @@ def test_no_request_leaves_the_machine(site):
     page.open("web", charts=3)
     page.open("geography", charts=2)
     page.choose("Country", "United States")
+    page.wait_ready(charts=2)
+    _maps(page)
+    page.choose("Country", "Canada")
     page.wait_ready(charts=2)
     _maps(page)
     assert page.drain_requests()  # the log works: the page's own requests are there
