@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import math
 import re
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -185,22 +184,19 @@ def test_period_filter_and_literals_are_safe(snap):
         charts.where_filters([("country_name", "; drop", "x")])
 
 
-def test_compiled_sql_is_cached_and_a_page_is_fast(snap):
+def test_compiled_sql_is_cached(snap):
+    """A page asked for again compiles nothing (its time: bench/dashboard.py)."""
+
     def page() -> None:  # the geography page's queries
         charts.chart(snap, "geo_by_country", order_by=["geo_total_due"], descending=True)
         charts.chart(snap, "geo_kpis")
         charts.chart(snap, "geo_tree")
 
-    started = time.perf_counter()
     page()
-    first = time.perf_counter() - started
-    compiled = len(snap._sql)
-    started = time.perf_counter()
+    compiled = dict(snap._sql)
+    assert compiled  # the first load compiled the page's queries
     page()
-    again = time.perf_counter() - started
-    print(f"geography page data: first {first:.2f} s, then {again:.3f} s")
-    assert len(snap._sql) == compiled  # nothing compiled again
-    assert again < 1.0
+    assert snap._sql == compiled  # nothing compiled again
 
 
 AGGREGATE = re.compile(r"\b(sum|count|avg|min|max|corr)\(|\bgroup\s+by\b", re.I)
