@@ -12,7 +12,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -200,11 +199,20 @@ def test_a_writer_holding_the_warehouse_is_waited_for_then_reported(chain):
         assert "waiting up to 1 s" in done.stderr
         assert "locked by another process" in line and "Wait for the other" in line
         assert time.monotonic() - start < 60
-        # released while a query waits: the query then answers
-        threading.Timer(3.0, writer.close).start()
-        done = adw(home, *args, "--wait", "60")
+        # released while a query waits (once it says so): the query then answers
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
+        env.update(ADW_HOME=str(home), DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+        proc = subprocess.Popen([str(ADW), *args, "--wait", "60"], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        waiting = ""
+        while "waiting up to" not in waiting and (line := proc.stderr.readline()):
+            waiting += line
+        writer.close()
+        stdout, stderr = proc.communicate(timeout=300)
     finally:
         writer.close()
-    assert "waiting up to 60 s" in done.stderr
+    assert "waiting up to 60 s" in waiting, waiting + stderr
+    assert proc.returncode == 0, stderr
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, waiting + stderr)
     [(orders,)] = chain.duck("select count(*) from marts.fct_orders")
     assert table(done.stdout) == [[str(orders)]]

@@ -135,7 +135,7 @@ def test_adw_up_is_one_elt_job_run_whose_checks_all_ran(up):
     assert "salesorderheader_matches_source_row_count" in names
     assert "dead_letter_ratio_below_threshold" in names
     # every check of the graph (elt_job selects every asset: tests/defs/test_one_definition.py)
-    assert len(checks) == 170 and all(c.passed for c in checks)
+    assert len(checks) == 171 and all(c.passed for c in checks)
     assert (home / "serving" / "snapshot.duckdb").is_file()  # the dashboard's snapshot
     for step in ("replication", "replication checks", "dbt build", "dashboard snapshot"):
         assert re.search(rf"^{step}\s+\d+\.\d$", proc.stdout, re.M), step

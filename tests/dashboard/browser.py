@@ -54,7 +54,7 @@ def start_dashboard(home: Path, port: int, log: Path) -> subprocess.Popen:
     proc = subprocess.Popen(
         [str(adw), "dashboard", "--port", str(port)], env=env, stdout=out, stderr=out
     )
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300  # the first start exports a snapshot (a Dagster run)
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"adw dashboard exited {proc.returncode}:\n{log.read_text()}")
@@ -65,7 +65,7 @@ def start_dashboard(home: Path, port: int, log: Path) -> subprocess.Popen:
         except OSError:
             time.sleep(0.3)
     proc.kill()
-    raise AssertionError(f"adw dashboard did not answer in 90 s:\n{log.read_text()}")
+    raise AssertionError(f"adw dashboard did not answer in 300 s:\n{log.read_text()}")
 
 
 _STATE_JS = """

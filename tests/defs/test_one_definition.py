@@ -90,7 +90,7 @@ def shapes() -> dict[str, dict]:
 
 def test_every_environment_has_the_same_graph_checks_jobs_sensors_and_schedules(shapes):
     reference, _ = shapes["duckdb"]
-    assert len(reference["assets"]) == 60 and len(reference["checks"]) == 170
+    assert len(reference["assets"]) == 60 and len(reference["checks"]) == 171
     assert set(reference["jobs"]) == {
         "elt_job",
         "web_events_job",
