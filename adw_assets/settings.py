@@ -120,7 +120,7 @@ class Settings(BaseModel):
     replication_method: Literal["cursor", "cdc"] = "cursor"
     """`cursor` (re-read rows by `modifieddate`) or `cdc` (changes and deletes from the
     write-ahead log through a logical replication slot; `adw replicate --cdc-setup` first;
-    DuckDB only so far: docs/replication.md, CDC)"""
+    DuckDB and BigQuery: docs/replication.md, CDC)"""
     replication_cdc_dsn: str | None = var(None, "derived", repr=False)
     """DSN of the CDC role (REPLICATION and SELECT, nothing else); embedded: `adw_cdc` on the
     embedded server; required with `ADW_SOURCE_DSN` and `ADW_REPLICATION_METHOD=cdc`"""

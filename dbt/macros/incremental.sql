@@ -25,3 +25,29 @@
         true
     {%- endif -%}
 {%- endmacro %}
+
+{#-
+  delete_rows_gone_from(kept): the post-hook of an incremental fact that removes the rows whose
+  source row is gone. A merge only adds and replaces rows: an order deleted in the source (CDC
+  removes it from the replicated final table, like Airbyte's Destinations v2; a replication full
+  refresh does too) would stay in the fact forever. `kept` lists, for each relation the fact's
+  rows come from, the relation and the key columns it shares with the fact: a row stays only
+  while every one of them still holds its key (an anti-join, `not exists`, portable between
+  DuckDB and BigQuery). Runs on incremental builds only: a full build reads only what exists.
+-#}
+{% macro delete_rows_gone_from(kept) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} as target
+        where
+        {%- for relation, columns in kept %}
+            {% if not loop.first %}or {% endif %}not exists (
+                select 1
+                from {{ relation }} as kept
+                where
+                {%- for column in columns %}
+                    {% if not loop.first %}and {% endif %}kept.{{ column }} = target.{{ column }}
+                {%- endfor %}
+            )
+        {%- endfor %}
+    {%- endif -%}
+{%- endmacro %}

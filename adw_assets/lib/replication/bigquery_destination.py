@@ -12,7 +12,14 @@ from contextlib import contextmanager
 
 from adw_assets.lib.replication.bigquery_load import BigQueryStreamLoad, bq_type_of
 from adw_assets.lib.replication.destination import LoadPlan
-from adw_assets.lib.replication.state import INTERNAL_SCHEMA, STATE_TABLE, States, load_states
+from adw_assets.lib.replication.state import (
+    CDC_COLUMNS,
+    CDC_STATE_TABLE,
+    INTERNAL_SCHEMA,
+    STATE_TABLE,
+    States,
+    load_states,
+)
 from adw_assets.lib.warehouse import bigquery as bq
 
 
@@ -39,6 +46,14 @@ class BigQueryRun:
 
     def __init__(self, client, states: States) -> None:
         self.client, self.states = client, states
+
+    def cdc_states(self) -> dict[tuple[str, str], int]:
+        """CDC: every stream's applied LSN, keyed by (namespace, name); creates the table."""
+        table = bq.table_ref(self.client.project, INTERNAL_SCHEMA, CDC_STATE_TABLE)
+        cols = ", ".join(f"{n} {bq_type_of(t)}" for n, t in CDC_COLUMNS)
+        bq.run(self.client, f"create table if not exists {table} ({cols})")
+        rows = bq.run(self.client, f"select namespace, name, lsn from {table}")
+        return {(r[0], r[1]): int(r[2]) for r in rows}
 
     def stream(self, plan: LoadPlan) -> BigQueryStreamLoad:
         return BigQueryStreamLoad(self.client, plan)

@@ -18,6 +18,10 @@ Per stream sync:
    table) is retried.
 
 The staging tables expire after a day, so a killed run leaves nothing behind for long.
+
+CDC (``ADW_REPLICATION_METHOD=cdc``, :mod:`cdc`): ``_ab_cdc_lsn`` orders the versions, a
+record with ``_ab_cdc_deleted_at`` deletes its row in the MERGE (the raw history keeps it), and
+the stream's applied LSN (``_adw_cdc_state``) is MERGEd in the same transaction.
 """
 
 from __future__ import annotations
@@ -35,15 +39,23 @@ from adw_assets.lib.replication.catalog import Column
 from adw_assets.lib.replication.destination import LoadPlan
 from adw_assets.lib.replication.layout import (
     AIRBYTE_COLUMNS,
+    CDC_CURSOR,
+    CDC_DELETED_AT,
+    CDC_SLOT,
     SchemaChangeError,
     airbyte_meta,
     column_changes,
     dropped_columns,
     raw_table_name,
 )
-from adw_assets.lib.replication.state import COLUMNS, INTERNAL_SCHEMA, STATE_TABLE, StreamState
+from adw_assets.lib.replication.state import (
+    CDC_STATE_TABLE,
+    COLUMNS,
+    INTERNAL_SCHEMA,
+    STATE_TABLE,
+    StreamState,
+)
 from adw_assets.lib.retry import retrying
-from adw_assets.lib.source.catalog import CURSOR_FIELD
 from adw_assets.lib.warehouse import bigquery as bq
 
 AIRBYTE_TYPES = dict(zip(AIRBYTE_COLUMNS, ("STRING", "TIMESTAMP", "JSON", "INT64"), strict=True))
@@ -118,7 +130,8 @@ class BigQueryStreamLoad:
         self.salt = uuid.uuid4().hex
         self.final_types: dict[str, str] = {}
         self.dropped: list[str] = []
-        self.rows_read = self.inserted = self.updated = 0
+        self.cursor_field, self.cdc = plan.cursor_field, plan.cursor_field == CDC_CURSOR
+        self.rows_read = self.inserted = self.updated = self.deleted = 0
         self.extracted_at = datetime.now(UTC)
         self.state: StreamState | None = None
 
@@ -250,7 +263,7 @@ class BigQueryStreamLoad:
         return (
             f"select {self._raw_id('s')} as _airbyte_raw_id, {', '.join(self._values('s'))} "
             f"from {self.stage} s qualify row_number() over (partition by {pk} order by "
-            f"s.{bq.quote(CURSOR_FIELD)} desc nulls last, s._adw_seq desc) = 1"
+            f"s.{bq.quote(self.cursor_field)} desc nulls last, s._adw_seq desc) = 1"
         )
 
     def finish(self) -> None:
@@ -264,7 +277,7 @@ class BigQueryStreamLoad:
             return
         pk = self.stream.primary_key
         on = " and ".join(f"f.{bq.quote(c)} = s.{bq.quote(c)}" for c in pk)
-        cursor = bq.quote(CURSOR_FIELD)
+        cursor = bq.quote(self.cursor_field)
         same = " and ".join(
             [
                 f"s.{bq.quote(c.name)} is not distinct from f.{bq.quote(c.name)}"
@@ -280,16 +293,24 @@ class BigQueryStreamLoad:
             f"where f.{bq.quote(pk[0])} is null or ((s.{cursor} >= f.{cursor} or f.{cursor} "
             f"is null) and not ({same}))",
         )
-        existed, new = bq.run(
+        gone = f"{bq.quote(CDC_DELETED_AT)} is not null" if self.cdc else "false"
+        existed, new, deleted = bq.run(
             self.client,
-            f"select countif(_adw_existed), countif(not _adw_existed) from {self.apply}",
+            f"select countif(_adw_existed and not {gone}), countif(not _adw_existed and not "
+            f"{gone}), countif(_adw_existed and {gone}) from {self.apply}",
         )[0]
-        self.inserted, self.updated = int(new or 0), int(existed or 0)
+        self.inserted, self.updated, self.deleted = (
+            int(new or 0),
+            int(existed or 0),
+            int(deleted or 0),
+        )
 
     @property
     def changed(self) -> bool:
         """Whether the commit writes rows: the raw history appends every record read."""
-        return bool(self.inserted or self.updated or (self.raw_history and self.rows_read))
+        return bool(
+            self.inserted or self.updated or self.deleted or (self.raw_history and self.rows_read)
+        )
 
     def write_state(self, state: StreamState) -> None:
         """The state row the commit writes (in its transaction)."""
@@ -327,14 +348,18 @@ class BigQueryStreamLoad:
                     f"insert into {self.final} ({', '.join(AIRBYTE_COLUMNS)}, {', '.join(names)}) "
                     f"select _airbyte_raw_id, {', '.join(airbyte)}, {', '.join(names)} "
                     f"from ({self._deduplicated()})"
+                    + (f" where {bq.quote(CDC_DELETED_AT)} is null" if self.cdc else "")
                 )
-        elif self.inserted or self.updated:
+        elif self.inserted or self.updated or self.deleted:
             statements.append(self._merge(names, airbyte))
         statements.append(self._state_merge(self.state))
+        if self.state.cdc_lsn is not None:
+            statements.append(self._cdc_state_merge(self.state))
         return "begin transaction;\n" + ";\n".join(statements) + ";\ncommit transaction;"
 
     def _raw_insert(self, ts: str) -> str:
-        data = ", ".join(f"s.{bq.quote(c.name)}" for c in self.stream.columns)
+        # each field named explicitly: the emulator leaves the names of struct(s.a) empty
+        data = ", ".join(f"s.{bq.quote(c.name)} as {bq.quote(c.name)}" for c in self.stream.columns)
         return (
             f"insert into {self.raw} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_loaded_at, "
             f"_airbyte_data, _airbyte_meta, _airbyte_generation_id) select {self._raw_id('s')}, "
@@ -348,11 +373,16 @@ class BigQueryStreamLoad:
         sets += [f"{k} = {v}" for k, v in zip(list(AIRBYTE_COLUMNS)[1:], airbyte, strict=True)]
         sets += [f"{n} = a.{n}" for n in names]
         sets += [f"{bq.quote(d)} = null" for d in self.dropped]
+        # CDC: a delete record deletes its row; one for a row not held inserts nothing
+        deleted = f"a.{bq.quote(CDC_DELETED_AT)} is not null"
+        delete, kept = (f"when matched and {deleted} then delete ", f" and not {deleted}")
+        if not self.cdc:
+            delete = kept = ""
         return (
-            f"merge {self.final} f using {self.apply} a on {on} "
+            f"merge {self.final} f using {self.apply} a on {on} {delete}"
             f"when matched then update set {', '.join(sets)} "
-            f"when not matched then insert ({', '.join(AIRBYTE_COLUMNS)}, {', '.join(names)}) "
-            f"values (a._airbyte_raw_id, {', '.join(airbyte)}, "
+            f"when not matched{kept} then insert ({', '.join(AIRBYTE_COLUMNS)}, "
+            f"{', '.join(names)}) values (a._airbyte_raw_id, {', '.join(airbyte)}, "
             + ", ".join(f"a.{n}" for n in names)
             + ")"
         )
@@ -368,6 +398,19 @@ class BigQueryStreamLoad:
             f"{', '.join(f'{c} = s.{c}' for c in cols)}, updated_at = current_timestamp() "
             f"when not matched then insert ({', '.join(names)}, updated_at) "
             f"values ({', '.join(f's.{c}' for c in names)}, current_timestamp())"
+        )
+
+    def _cdc_state_merge(self, state: StreamState) -> str:
+        """CDC: the LSN the stream's changes are applied up to, in the data's transaction."""
+        table = bq.table_ref(self.project, INTERNAL_SCHEMA, CDC_STATE_TABLE)
+        key = f"{_literal(state.namespace)} as namespace, {_literal(state.name)} as name"
+        lsn, slot = _literal(state.cdc_lsn), _literal(CDC_SLOT)
+        return (
+            f"merge {table} t using (select {key}) s on t.namespace = s.namespace and "
+            f"t.name = s.name when matched then update set slot = {slot}, lsn = {lsn}, "
+            "updated_at = current_timestamp() when not matched then insert (namespace, name, "
+            f"slot, lsn, updated_at) values (s.namespace, s.name, {slot}, {lsn}, "
+            "current_timestamp())"
         )
 
 

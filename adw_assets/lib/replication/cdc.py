@@ -222,8 +222,9 @@ def replicate_cdc(
         with destination.open_run(namespaces, workers) as target:
             if not hasattr(target, "cdc_states"):
                 raise ConfigError(
-                    f"ADW_REPLICATION_METHOD=cdc replicates into DuckDB only so far, not into "
-                    f"{destination.name}; set ADW_REPLICATION_METHOD=cursor."
+                    f"ADW_REPLICATION_METHOD=cdc needs a destination that stores the applied "
+                    f"LSN (DuckDB, BigQuery), not {destination.name}; set "
+                    "ADW_REPLICATION_METHOD=cursor."
                 )
             stored = target.cdc_states()
             applied = {n: stored.get((prefix + catalog[n].schema, catalog[n].table)) for n in names}

@@ -31,6 +31,9 @@ from adw_assets.lib.replication.catalog import is_widening
 from adw_assets.lib.replication.destination import LoadPlan
 from adw_assets.lib.replication.layout import (
     AIRBYTE_COLUMNS,
+    CDC_CURSOR,
+    CDC_DELETED_AT,
+    CDC_SLOT,
     airbyte_meta,
     column_changes,
     dropped_columns,
@@ -50,7 +53,6 @@ AIRBYTE_TYPES = dict(
 )
 RAW_ID = "_airbyte_raw_id"
 _SEQ = "_adw_seq"
-CDC_CURSOR, CDC_DELETED_AT, CDC_SLOT = "_ab_cdc_lsn", "_ab_cdc_deleted_at", "adw_cdc"
 Tables = dict[tuple[str, str], dict[str, str]]
 """``(schema, table) -> {column: type}``: the warehouse catalog when the run started."""
 

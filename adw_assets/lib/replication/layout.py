@@ -18,6 +18,9 @@ AIRBYTE_COLUMNS = (
     "_airbyte_generation_id",
 )
 """The columns Destinations v2 puts before the source columns of a final table."""
+CDC_CURSOR, CDC_DELETED_AT, CDC_SLOT = "_ab_cdc_lsn", "_ab_cdc_deleted_at", "adw_cdc"
+"""CDC (:mod:`cdc`): the cursor of a record's versions, the column set on a delete record (its
+row leaves the final table, Destinations v2's CDC deletes), the slot named in the CDC state."""
 
 
 class SchemaChangeError(AdwError):

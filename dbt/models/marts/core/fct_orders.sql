@@ -1,7 +1,8 @@
 {#-
   One row per sales order. Incremental: each run merges the orders whose replicated row was
   extracted since the newest one already here (minus the lookback), so a status change in the
-  source replaces the order's row (merge on sales_order_id): no duplicates.
+  source replaces the order's row (merge on sales_order_id): no duplicates. An order deleted
+  in the source leaves on the next build (post-hook delete_rows_gone_from).
 -#}
 {{
     config(
@@ -11,6 +12,7 @@
         on_schema_change='append_new_columns',
         partition_by=adw_partition_by('order_date', 'month'),
         cluster_by=adw_cluster_by(['customer_id', 'status_code']),
+        post_hook="{{ delete_rows_gone_from([(ref('stg_sales__orders'), ['sales_order_id'])]) }}",
     )
 }}
 

@@ -1,7 +1,8 @@
 {#-
   One row per order line. revenue = order_quantity * unit_price * (1 - unit_price_discount),
   exact (DECIMAL(28,8)). The order's attributes (customer, ship-to, status, dates) come from the
-  header, so a line is re-merged when either its line or its header was re-extracted.
+  header, so a line is re-merged when either its line or its header was re-extracted. A line
+  whose line or order was deleted in the source leaves on the next build (delete_rows_gone_from).
 -#}
 {{
     config(
@@ -11,6 +12,10 @@
         on_schema_change='append_new_columns',
         partition_by=adw_partition_by('order_date', 'month'),
         cluster_by=adw_cluster_by(['product_id', 'customer_id']),
+        post_hook="{{ delete_rows_gone_from([
+            (ref('stg_sales__order_lines'), ['sales_order_id', 'sales_order_detail_id']),
+            (ref('stg_sales__orders'), ['sales_order_id']),
+        ]) }}",
     )
 }}
 
