@@ -165,8 +165,10 @@ def test_follow_reports_rate_and_lag_and_bounds_its_batches(cdc_source, tmp_path
     follower = Follower(cdc_dsn(cdc_source), DuckDBDestination(path), batch_changes=300)
     with psycopg.connect(cdc_source, autocommit=True) as conn:
         for _ in range(400):
-            conn.execute("update sales.creditcard set modifieddate = now() "
-                         "where creditcardid = (select min(creditcardid) from sales.creditcard)")  # fmt: skip
+            conn.execute(
+                "update sales.creditcard set modifieddate = now() "
+                "where creditcardid = (select min(creditcardid) from sales.creditcard)"
+            )
     batches.clear()
 
     def on_small(batch) -> None:
