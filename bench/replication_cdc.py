@@ -173,9 +173,11 @@ def main() -> None:
         adw = str(Path(sys.executable).parent / "adw")
         proc = subprocess.Popen([adw, "replicate", "--follow"], env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-        while "following" not in proc.stderr.readline():
+        seen = []
+        while "following" not in (line := proc.stderr.readline()):
+            seen.append(line)
             if proc.poll() is not None:
-                raise SystemExit(proc.stderr.read())
+                raise SystemExit("adw replicate --follow failed:\n" + "".join(seen))
         mem_start = time.perf_counter()
         producer = produce(owner, per_txn=1000, total=args.memory_changes)
         samples = []
