@@ -124,6 +124,18 @@ class Settings(BaseModel):
     replication_cdc_dsn: str | None = var(None, "derived", repr=False)
     """DSN of the CDC role (REPLICATION and SELECT, nothing else); embedded: `adw_cdc` on the
     embedded server; required with `ADW_SOURCE_DSN` and `ADW_REPLICATION_METHOD=cdc`"""
+    replication_cdc_poll_seconds: float = var(0.1, gt=0, le=60)
+    """how long `adw replicate --follow` waits before asking the slot again when it had
+    nothing new"""
+    replication_cdc_batch_changes: int = var(50_000, ge=100)
+    """most changes `adw replicate --follow` applies in one warehouse transaction (bounds its
+    memory; a larger source transaction is applied whole)"""
+    replication_cdc_lag_warn_seconds: int = var(300, ge=1)
+    """CDC slot-lag asset check warns when the oldest change not yet applied committed longer
+    ago than this"""
+    replication_cdc_lag_warn_mb: int = var(1024, ge=1)
+    """CDC slot-lag asset check warns when the slot retains more write-ahead log than this
+    (MiB)"""
     test_pause_at: str | None = None
     """test hook of the replicator's kill tests: `<point>[@<stream>]` stops and sleeps there"""
 

@@ -65,6 +65,54 @@ def _cdc_admin(setup: bool, teardown: bool) -> bool:
     return True
 
 
+def _follow(streams: tuple[str, ...], full_refresh: bool) -> None:
+    """``--follow``: the initial snapshot through Dagster when the warehouse has none (or
+    ``--full-refresh``), then :class:`cdc_follow.Follower` until Ctrl-C or SIGTERM."""
+    import signal
+
+    from adw_assets.cli import pipeline
+    from adw_assets.errors import ConfigError
+    from adw_assets.lib.replication import cdc_follow, destination_from_settings
+    from adw_assets.lib.source.server import cdc_dsn
+
+    settings = get_settings()
+    if settings.replication_method != "cdc":
+        raise ConfigError(
+            "--follow reads the changes from the write-ahead log: set ADW_REPLICATION_METHOD=cdc "
+            "(and run `adw replicate --cdc-setup` once)."
+        )
+    if streams:
+        raise ConfigError("--follow replicates every stream (one slot); give no stream names.")
+    follower = cdc_follow.Follower(
+        cdc_dsn(settings), destination_from_settings(settings), prefix=settings.raw_prefix,
+        batch_changes=settings.replication_cdc_batch_changes,
+        poll_seconds=settings.replication_cdc_poll_seconds,
+        retries=settings.replication_retries, workers=settings.replication_workers,
+        raw_history=settings.replication_raw_history,
+    )  # fmt: skip
+    if full_refresh or follower.needs_snapshot():
+        summary, names = run_replicate((), full_refresh=full_refresh)
+        if pipeline.print_replication(summary, names) or not summary.success:
+            for line in summary.errors:
+                click.secho(f"error: {line}", fg="red", err=True)
+            sys.exit(1)
+
+    def stop(*_args) -> None:
+        if not follower.stopping.is_set():
+            click.echo("stopping after the current micro-batch...", err=True)
+        follower.stop()
+
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, stop) for sig in stops}
+    click.echo("following the source's changes (Ctrl-C or SIGTERM stops)", err=True)
+    try:
+        summary = follower.run(report=lambda line: click.echo(line, err=True))
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(summary.format())
+
+
 @click.command(name="replicate")
 @click.argument("streams", nargs=-1, metavar="[STREAM]...")
 @click.option(
@@ -88,9 +136,15 @@ def _cdc_admin(setup: bool, teardown: bool) -> bool:
     is_flag=True,
     help="Drop the CDC replication slot (freeing the WAL it holds) and the publication.",
 )
+@click.option(
+    "--follow",
+    is_flag=True,
+    help="With ADW_REPLICATION_METHOD=cdc: after the initial snapshot if needed, apply the "
+    "changes continuously in micro-batches, printing changes/s and lag, until Ctrl-C/SIGTERM.",
+)
 def command(
     streams: tuple[str, ...], full_refresh: bool, checks: bool, cdc_setup: bool,
-    cdc_teardown: bool,
+    cdc_teardown: bool, follow: bool,
 ) -> None:  # fmt: skip
     """Replicate the source tables into the warehouse, through Dagster.
 
@@ -100,6 +154,9 @@ def command(
     from adw_assets.cli import pipeline
 
     if (cdc_setup or cdc_teardown) and not _cdc_admin(cdc_setup, cdc_teardown):
+        return
+    if follow:
+        _follow(streams, full_refresh)
         return
 
     summary, names = run_replicate(streams, full_refresh=full_refresh, checks=checks)

@@ -16,6 +16,11 @@ def build_defs(settings: Settings) -> dg.Definitions:
     kinds = {settings.warehouse, *replicator.kinds}
     return dg.Definitions(
         assets=[build_replicated_tables(settings.raw_prefix, kinds)],
-        asset_checks=[build_replication_checks(settings.raw_prefix)],
+        asset_checks=[
+            build_replication_checks(
+                settings.raw_prefix,
+                cdc=settings.replication_method == "cdc" and settings.replication != "airbyte",
+            )
+        ],
         resources={RESOURCE_KEY: replicator},
     )

@@ -5,6 +5,11 @@
   deleted in the source stay in the warehouse until a full refresh (cursor-based sync cannot
   see deletes).
 * ``<table>_primary_key_is_unique_and_not_null``.
+* ``<table>_cdc_slot_lag`` (``ADW_REPLICATION_METHOD=cdc`` only): how far the replication
+  slot the table is read through is behind the source: the write-ahead log it retains and how
+  long ago the oldest change not yet applied committed. Over ``ADW_REPLICATION_CDC_LAG_WARN_MB``
+  or ``ADW_REPLICATION_CDC_LAG_WARN_SECONDS`` it warns; a dropped or invalidated slot fails,
+  naming the recovery (a resync).
 """
 
 from collections.abc import Iterator
@@ -23,12 +28,23 @@ from adw_assets.lib.warehouse.interface import Warehouse
 
 ROW_COUNT = "matches_source_row_count"
 PRIMARY_KEY = "primary_key_is_unique_and_not_null"
+SLOT_LAG = "cdc_slot_lag"
 
 
-def check_specs(prefix: str) -> list[dg.AssetCheckSpec]:
+def check_specs(prefix: str, cdc: bool = False) -> list[dg.AssetCheckSpec]:
     specs = []
     for t in TABLES:
         key = replicated_key(prefix, t.schema, t.name)
+        if cdc:
+            specs.append(
+                dg.AssetCheckSpec(
+                    f"{t.name}_{SLOT_LAG}",
+                    asset=key,
+                    description="The CDC replication slot's lag: WAL retained and seconds "
+                    "behind the source (warns over ADW_REPLICATION_CDC_LAG_WARN_MB / _SECONDS; "
+                    "a dropped or invalidated slot fails).",
+                )
+            )
         specs.append(
             dg.AssetCheckSpec(
                 f"{t.name}_{ROW_COUNT}",
@@ -101,9 +117,71 @@ def primary_key_result(wh: Warehouse, prefix: str, t: SourceTable, key):
     )
 
 
-def build_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
+def slot_lag_results(selected, prefix: str) -> Iterator[dg.AssetCheckResult]:
+    """The slot-lag check of every selected table: the slot is shared, read once."""
+    from adw_assets.errors import SourceError
+    from adw_assets.lib.replication import cdc_slot
+    from adw_assets.lib.source.server import cdc_dsn
+    from adw_assets.settings import get_settings
+
+    wanted = [
+        (t, key)
+        for t in TABLES
+        if dg.AssetCheckKey(key := replicated_key(prefix, t.schema, t.name), f"{t.name}_{SLOT_LAG}")
+        in selected
+    ]
+    if not wanted:
+        return
+    settings = get_settings()
+    dsn = cdc_dsn(settings)
+    warn_bytes = settings.replication_cdc_lag_warn_mb * 2**20
+    warn_seconds = settings.replication_cdc_lag_warn_seconds
+    with redacted_errors(dsn), psycopg.connect(dsn, autocommit=True) as conn:
+        try:
+            lag, error = cdc_slot.lag(conn), None
+        except SourceError as exc:
+            lag, error = None, str(exc)
+    for t, key in wanted:
+        name = f"{t.name}_{SLOT_LAG}"
+        if lag is None:
+            yield dg.AssetCheckResult(
+                asset_key=key, check_name=name, passed=False,
+                severity=dg.AssetCheckSeverity.ERROR, description=error,
+                metadata={"error": error},
+            )  # fmt: skip
+            continue
+        over = []
+        if lag.retained_bytes > warn_bytes:
+            over.append(f"the slot retains {lag.retained_bytes / 2**20:,.0f} MiB of WAL")
+        if lag.seconds_behind > warn_seconds:
+            over.append(f"the oldest change not applied committed {lag.seconds_behind:,.0f} s ago")
+        metadata = {
+            "retained_wal_bytes": lag.retained_bytes,
+            "behind_wal_bytes": lag.behind_bytes,
+            "seconds_behind": round(lag.seconds_behind, 3),
+            "warn_wal_bytes": warn_bytes,
+            "warn_seconds": warn_seconds,
+        }
+        if lag.oldest_pending is not None:
+            metadata["oldest_pending_commit"] = dg.MetadataValue.timestamp(lag.oldest_pending)
+        yield dg.AssetCheckResult(
+            asset_key=key,
+            check_name=name,
+            passed=not over,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                "; ".join(over) + ": run `adw replicate` (or keep `adw replicate --follow` "
+                "running) to catch up"
+            )
+            if over
+            else None,
+            metadata=metadata,
+        )
+
+
+def build_replication_checks(prefix: str, cdc: bool = False) -> dg.AssetChecksDefinition:
     @dg.multi_asset_check(
-        name="replication_checks", specs=check_specs(prefix), can_subset=True, pool=POOL
+        name="replication_checks", specs=check_specs(prefix, cdc), can_subset=True, pool=POOL
     )
     def replication_checks(
         context: dg.AssetCheckExecutionContext,
@@ -119,5 +197,7 @@ def build_replication_checks(prefix: str) -> dg.AssetChecksDefinition:
                     yield row_count_result(wh, conn, prefix, t, key)
                 if dg.AssetCheckKey(key, f"{t.name}_{PRIMARY_KEY}") in selected:
                     yield primary_key_result(wh, prefix, t, key)
+        if cdc:
+            yield from slot_lag_results(selected, prefix)
 
     return replication_checks

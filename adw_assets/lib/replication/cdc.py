@@ -30,7 +30,7 @@ import io
 import time
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import psycopg
@@ -140,19 +140,45 @@ def _text(column: Column, value):
     return value
 
 
+@dataclass
+class Changes:
+    """What one read of the slot returned (:func:`read_changes`)."""
+
+    rows: dict[str, list[list]]
+    """Per stream, text rows in the catalog's column order, in commit order."""
+    n: int
+    """Changes to the replicated streams (rows skipped as already applied not counted)."""
+    messages: int
+    """Messages read from the slot (begins, commits and relations included)."""
+    end_lsn: int | None
+    """The end of the last transaction read (None when none was)."""
+    commits: list[tuple[datetime, int]] = field(default_factory=list)
+    """(commit time, changes) of every transaction with changes to the streams."""
+
+
 def read_changes(
-    conn: psycopg.Connection, catalog: dict[str, Stream], applied: dict[str, int], upto: int
-) -> tuple[dict[str, list[list]], int]:
-    """The rows of the transactions committed before ``upto``, per stream, in commit order,
-    skipping a stream's transactions below its ``applied`` LSN; and the count of changes."""
+    conn: psycopg.Connection,
+    catalog: dict[str, Stream],
+    applied: dict[str, int],
+    upto: int,
+    limit: int | None = None,
+) -> Changes:
+    """The rows of the transactions committed before ``upto`` (with ``limit``, of the first
+    of them, whole, until they hold ``limit`` messages), per stream, in commit order, skipping
+    a stream's transactions below its ``applied`` LSN."""
     relations: dict[int, tuple[Stream, list[int]]] = {}
-    rows: dict[str, list[list]] = {}
+    out = Changes({}, 0, 0, None)
     begin: pgo.Begin | None = None
-    n = 0
-    for _lsn, data in cdc_slot.peek(conn, upto):
+    in_txn = 0
+    for _lsn, data in cdc_slot.peek(conn, upto, limit):
+        out.messages += 1
         msg = pgo.decode(data)
         if isinstance(msg, pgo.Begin):
-            begin = msg
+            begin, in_txn = msg, 0
+        elif isinstance(msg, pgo.Commit):
+            out.end_lsn = msg.end_lsn
+            if in_txn:
+                out.commits.append((msg.committed_at, in_txn))
         elif isinstance(msg, pgo.Relation):
             stream = catalog.get(f"{msg.schema}.{msg.table}")
             if stream is not None:
@@ -168,14 +194,15 @@ def read_changes(
                 for col, i in zip(stream.columns, positions, strict=True)
             ]
             row[-3:] = [str(begin.final_lsn), at, at if msg.op == "D" else None]
-            rows.setdefault(stream.name, []).append(row)
-            n += 1
+            out.rows.setdefault(stream.name, []).append(row)
+            out.n += 1
+            in_txn += 1
         elif isinstance(msg, pgo.Truncate):
             raise AdwError(
                 "a table was truncated in the source; CDC cannot replay a truncate. Resync with "
                 "`adw replicate --full-refresh`."
             )
-    return rows, n
+    return out
 
 
 def replicate_cdc(
@@ -218,7 +245,7 @@ def replicate_cdc(
     workers = min(max(1, workers), len(names))
     conn = reader.connect(cdc_dsn)
     try:
-        has_slot = cdc_slot.check_ready(conn)
+        has_slot = cdc_slot.check_ready(conn, resync=bool(full_refresh))
         with destination.open_run(namespaces, workers) as target:
             if not hasattr(target, "cdc_states"):
                 raise ConfigError(
@@ -246,8 +273,8 @@ def replicate_cdc(
                 else:
                     upto = cdc_slot.current_lsn(conn)
                     run_catalog = {n: with_cdc_columns(catalog[n]) for n in names}
-                    rows, _n = read_changes(conn, run_catalog, applied, upto)
-                    source = ChangeSource(rows, upto)
+                    changes = read_changes(conn, run_catalog, applied, upto)
+                    source = ChangeSource(changes.rows, upto)
                 run = _Run(cdc_dsn, target, prefix=prefix, lag_seconds=0, batch_rows=batch_rows,
                            retries=retries, backoff=backoff_seconds, progress=progress,
                            total=len(names), raw_history=raw_history, source=source)  # fmt: skip

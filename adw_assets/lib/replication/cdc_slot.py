@@ -17,8 +17,11 @@ Changes are read with ``pg_logical_slot_peek_binary_changes`` over a plain psyco
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import pq, sql
@@ -126,8 +129,9 @@ def _has_publication(conn: psycopg.Connection) -> bool:
     return conn.execute(query, (PUBLICATION,)).fetchone() is not None
 
 
-def check_ready(conn: psycopg.Connection) -> bool:
-    """Whether the slot exists; fails with the way out when the publication does not."""
+def check_ready(conn: psycopg.Connection, resync: bool = False) -> bool:
+    """Whether the slot exists; fails with the way out when the publication does not, or
+    when the slot was invalidated and no ``resync`` (which replaces it) was asked for."""
     if not _has_publication(conn):
         raise SourceError(
             f"the source has no publication {PUBLICATION}; change data capture is not set up. "
@@ -139,11 +143,8 @@ def check_ready(conn: psycopg.Connection) -> bool:
         "and database = current_database()",
         (SLOT,),
     ).fetchone()
-    if row is not None and row[0] == "lost":
-        raise SourceError(
-            f"the replication slot {SLOT} was invalidated (the server dropped the WAL it "
-            "held). Resync: `adw replicate --full-refresh` (a new slot and a new generation)."
-        )
+    if row is not None and row[0] == "lost" and not resync:
+        raise gone("lost")
     return row is not None
 
 
@@ -183,13 +184,17 @@ def confirmed(conn: psycopg.Connection) -> int:
     return lsn_int(row[0])
 
 
-def peek(conn: psycopg.Connection, upto: int) -> Iterator[tuple[int, bytes]]:
-    """The slot's messages of the transactions committed before ``upto``, not consumed."""
+def peek(
+    conn: psycopg.Connection, upto: int, limit: int | None = None
+) -> Iterator[tuple[int, bytes]]:
+    """The slot's messages of the transactions committed before ``upto``, not consumed; with
+    ``limit``, only the first transactions, whole, until they hold at least ``limit``
+    messages (PostgreSQL stops decoding at the first commit past it)."""
     with conn.cursor() as cur:
         cur.execute(
             "select lsn::text, data from pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, "
-            "null, 'proto_version', '1', 'publication_names', %s)",
-            (SLOT, lsn_text(upto), PUBLICATION),
+            "%s, 'proto_version', '1', 'publication_names', %s)",
+            (SLOT, lsn_text(upto), limit, PUBLICATION),
         )
         for lsn, data in cur:
             yield lsn_int(lsn), data
@@ -205,3 +210,57 @@ def advance(conn: psycopg.Connection, lsn: int) -> None:
     conn.execute(
         "select pg_replication_slot_advance(%s, %s::pg_lsn)", (SLOT, lsn_text(lsn))
     ).fetchall()
+
+
+def gone(status: str | None) -> SourceError:
+    """The error of a slot that was dropped (``status`` None) or invalidated (``lost``)."""
+    what = "was dropped" if status is None else "was invalidated (the server removed WAL it held)"
+    return SourceError(
+        f"the replication slot {SLOT} {what}, so changes since the last run cannot be read. "
+        "Resync: `adw replicate --full-refresh` (a new slot, a new snapshot and generation)."
+    )
+
+
+@dataclass(frozen=True)
+class SlotLag:
+    """How far the slot is behind the source (:func:`lag`)."""
+
+    retained_bytes: int
+    """Write-ahead log the server keeps for the slot (from its restart point to now)."""
+    behind_bytes: int
+    """Write-ahead log written since the position the warehouse acknowledged."""
+    oldest_pending: datetime | None
+    """Commit time of the oldest transaction the slot holds for the publication (None: none,
+    or the slot was busy being read throughout)."""
+    seconds_behind: float
+    """How long ago that transaction committed (0 when none is pending)."""
+
+
+def lag(conn: psycopg.Connection, attempts: int = 10) -> SlotLag:
+    """The slot's lag; raises :func:`gone` when it was dropped or invalidated. Reading the
+    oldest pending transaction needs the slot, which a running ``--follow`` holds while it
+    reads: retried ``attempts`` times, 0.1 s apart."""
+    from adw_assets.lib.replication import cdc_pgoutput as pgo
+
+    row = conn.execute(
+        "select wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint, "
+        "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint "
+        "from pg_replication_slots where slot_name = %s and database = current_database()",
+        (SLOT,),
+    ).fetchone()
+    if row is None or row[0] == "lost":
+        raise gone(None if row is None else row[0])
+    oldest = None
+    for attempt in range(attempts):
+        try:
+            first = next(peek(conn, current_lsn(conn), 1), None)
+        except psycopg.errors.ObjectInUse:  # --follow is reading it right now
+            if attempt + 1 < attempts:
+                time.sleep(0.1)
+            continue
+        if first is not None:
+            message = pgo.decode(first[1])
+            oldest = getattr(message, "committed_at", None)
+        break
+    behind = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    return SlotLag(int(row[1] or 0), int(row[2] or 0), oldest, max(0.0, behind))

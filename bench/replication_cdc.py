@@ -1,0 +1,219 @@
+"""Bounds of continuous CDC (``adw replicate --follow``) on the embedded PostgreSQL and DuckDB.
+
+    .venv/bin/python bench/replication_cdc.py [--rate 200] [--seconds 60] [--queued 100000]
+                                              [--memory-changes 1000000]
+
+1. **Latency**: a producer process commits ``--rate`` single-row updates per second for
+   ``--seconds``; the follower (:class:`cdc_follow.Follower`, in this process) records, for
+   every source transaction, the time from its commit (PostgreSQL's commit timestamp) to the
+   return of the DuckDB commit that holds it. Bounds: p50 <= 0.5 s, p95 <= 2 s.
+2. **Catch-up**: ``--queued`` changes committed (transactions of 1,000 rows) while nothing
+   follows, then the follower started: changes applied per second until all are in. Bound:
+   >= 20,000 changes/s.
+3. **Memory**: ``adw replicate --follow`` (the command, its own process) while
+   ``--memory-changes`` changes are committed; its RSS sampled every 0.2 s: the mean of the
+   first tenth of the samples vs the last tenth. Bound: within 10%.
+
+Data: the real AdventureWorks CSVs (../shared/adventureworks) when present, else synthetic
+scale 1. Figures and their ratio to the bound are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_DATA = REPO.parent / "shared" / "adventureworks"
+QUIET_ENV = {"DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+             "DAGSTER_DISABLE_TELEMETRY": "1"}  # fmt: skip
+
+PRODUCER = r"""
+import sys, time, psycopg
+dsn, rate, seconds, per_txn, total = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), \
+    int(sys.argv[4]), int(sys.argv[5])
+with psycopg.connect(dsn) as conn:
+    ids = [r[0] for r in conn.execute(
+        "select salesorderdetailid from sales.salesorderdetail order by 1").fetchall()]
+    conn.commit()
+    n = total or int(rate * seconds)
+    start = time.perf_counter()
+    done = 0
+    while done < n:
+        if rate:
+            wait = start + done / rate - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+        k = min(per_txn, n - done)
+        keys = [ids[(done + j) % len(ids)] for j in range(k)]
+        conn.execute("update sales.salesorderdetail set unitpricediscount = "
+                     "1 - unitpricediscount, modifieddate = now() "
+                     "where salesorderdetailid = any(%s)", (keys,))
+        conn.commit()
+        done += k
+print(done)
+"""
+
+
+def produce(owner: str, *, rate: float = 0, seconds: float = 0, per_txn: int = 1,
+            total: int = 0) -> subprocess.Popen:  # fmt: skip
+    args = [owner, str(rate), str(seconds), str(per_txn), str(total)]
+    return subprocess.Popen([sys.executable, "-c", PRODUCER, *args], stdout=subprocess.PIPE)
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        return None
+    return None
+
+
+def start_server(pgdata: Path):
+    import pgserver
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    os.chmod(pgdata.parent, 0o755)  # pgserver runs postgres as its own user when we are root
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+        conn.execute("alter system set wal_level = logical")
+    server.cleanup()
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
+
+
+def follow_until(follower, changes: int, timeout: float) -> tuple[float, list]:
+    """Run ``follower`` until it applied ``changes``; (seconds, latencies)."""
+    done, latencies = [0], []
+
+    def on_batch(batch) -> None:
+        done[0] += batch.changes
+        latencies.extend(batch.latencies)
+        if done[0] >= changes:
+            follower.stop()
+
+    timer = threading.Timer(timeout, follower.stop)
+    timer.start()
+    started = time.perf_counter()
+    follower.run(on_batch=on_batch)
+    timer.cancel()
+    if done[0] < changes:
+        raise SystemExit(f"only {done[0]:,} of {changes:,} changes applied in {timeout} s")
+    return time.perf_counter() - started, latencies
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--queued", type=int, default=100_000)
+    ap.add_argument("--memory-changes", type=int, default=1_000_000)
+    args = ap.parse_args()
+    for k, v in QUIET_ENV.items():
+        os.environ.setdefault(k, v)
+    from adw_assets.lib.replication import DuckDBDestination, cdc_slot, replicate
+    from adw_assets.lib.replication.cdc_follow import Follower, percentile
+    from adw_assets.lib.source.load import load_directory
+    from adw_assets.lib.source.seed import seed_database
+    from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
+    from adw_assets.settings import CDC_ROLE
+
+    say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    workdir = Path(tempfile.mkdtemp(prefix="adw-bench-cdc-"))
+    server = start_server(workdir / "pg")
+    try:
+        with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+            conn.execute("create database bench_cdc")
+        owner = with_database(server.get_uri("postgres"), "bench_cdc")
+        ensure_schema(owner)
+        if (REAL_DATA / "sales.salesorderdetail.csv").exists():
+            say(f"loading the real AdventureWorks from {REAL_DATA}")
+            load_directory(owner, REAL_DATA)
+        else:
+            say("seeding synthetic scale 1")
+            seed_database(owner, scale=1.0, seed=1, progress=say)
+        cdc_slot.setup(owner, superuser_role=True, connection_limit=8)
+        cdc = dsn_with_user(owner, CDC_ROLE)
+        path = workdir / "warehouse.duckdb"
+        t0 = time.perf_counter()
+        replicate(cdc, DuckDBDestination(path), method="cdc", retries=0).raise_for_failures()
+        say(f"initial snapshot {time.perf_counter() - t0:.1f} s")
+
+        # 1. latency at a steady rate
+        follower = Follower(cdc, DuckDBDestination(path))
+        n = int(args.rate * args.seconds)
+        say(f"latency: {n:,} single-row commits at {args.rate:.0f}/s")
+        producer = produce(owner, rate=args.rate, seconds=args.seconds)
+        seconds, latencies = follow_until(follower, n, args.seconds + 120)
+        producer.wait()
+        p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+
+        # 2. catch-up after a pause
+        say(f"catch-up: queueing {args.queued:,} changes")
+        produce(owner, per_txn=1000, total=args.queued).wait()
+        follower = Follower(cdc, DuckDBDestination(path))
+        catch_seconds, _ = follow_until(follower, args.queued, 600)
+        catch_rate = args.queued / catch_seconds
+
+        # 3. memory of the command over many changes
+        env = {**os.environ, "ADW_HOME": str(workdir / "home"), "ADW_SOURCE_DSN": owner,
+               "ADW_REPLICATION_METHOD": "cdc", "ADW_REPLICATION_CDC_DSN": cdc,
+               "ADW_DUCKDB_PATH": str(path), "ADW_CARD_HASH_SALT": "bench-salt"}  # fmt: skip
+        say(f"memory: adw replicate --follow over {args.memory_changes:,} changes")
+        adw = str(Path(sys.executable).parent / "adw")
+        proc = subprocess.Popen([adw, "replicate", "--follow"], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        seen = []
+        while "following" not in (line := proc.stderr.readline()):
+            seen.append(line)
+            if proc.poll() is not None:
+                raise SystemExit("adw replicate --follow failed:\n" + "".join(seen))
+        mem_start = time.perf_counter()
+        producer = produce(owner, per_txn=1000, total=args.memory_changes)
+        samples = []
+        while producer.poll() is None:
+            samples.append(rss_mb(proc.pid))
+            time.sleep(0.2)
+        time.sleep(3)  # the follower drains what is left
+        while True:  # until the slot holds nothing more
+            with psycopg.connect(cdc) as conn:
+                lag = cdc_slot.lag(conn)
+            samples.append(rss_mb(proc.pid))
+            if lag.oldest_pending is None:
+                break
+            time.sleep(0.2)
+        mem_seconds = time.perf_counter() - mem_start
+        proc.terminate()
+        out, err = proc.communicate(timeout=60)
+        samples = [s for s in samples if s]
+        tenth = max(1, len(samples) // 10)
+        first, last = sum(samples[:tenth]) / tenth, sum(samples[-tenth:]) / tenth
+    finally:
+        server.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    print(f"\nlatency, {n:,} commits at {args.rate:.0f}/s ({seconds:.1f} s):")
+    print(f"  p50 {p50:.3f} s (bound 0.5 s, ratio {p50 / 0.5:.2f})")
+    print(f"  p95 {p95:.3f} s (bound 2 s, ratio {p95 / 2:.2f})")
+    print(f"catch-up, {args.queued:,} queued changes: {catch_seconds:.2f} s, {catch_rate:,.0f} "
+          f"changes/s (bound >= 20,000, ratio {catch_rate / 20_000:.2f})")  # fmt: skip
+    print(f"memory of `adw replicate --follow` over {args.memory_changes:,} changes "
+          f"({mem_seconds:.0f} s, {len(samples)} samples): first tenth {first:.0f} MB, last "
+          f"tenth {last:.0f} MB, ratio {last / first:.3f} (bound within 10%)")  # fmt: skip
+    print(f"  its summary: {out.strip()}")
+    if "Traceback" in err:
+        print(err)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
