@@ -50,6 +50,7 @@ def _page(snap, calls: list[tuple[str, dict]]) -> None:
     from adw_assets.lib import charts
 
     for name, kwargs in calls:
+        snap.refresh()  # as dashboard/ui.py does before each chart: re-attach if replaced
         charts.chart(snap, name, **kwargs)
 
 
