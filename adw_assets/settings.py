@@ -157,6 +157,10 @@ class Settings(BaseModel):
     events_dead_letter_retention_days: int = var(7, ge=1, le=3660)
     """days a dead letter is kept (whole UTC days); the daily `dead_letter_retention_schedule`
     deletes older dead-letter files"""
+    events_compacted_retention_hours: float = var(24.0, ge=0.0, le=8784.0)
+    """hours the micro-batches replaced by a compaction are kept in `$ADW_HOME/events/compacted`
+    (0: deleted at once); the hourly `landing_compaction_schedule` compacts each closed hour of
+    the landing zone into one file and deletes the older ones"""
 
     # --- BigQuery (docs/production.md) -----------------------------------------------------
     bq_project: str | None = var(None, pattern=BQ_PROJECT)

@@ -19,7 +19,7 @@ from adw_assets.cli._common import echo_table
 @click.group(name="events")
 def command() -> None:
     """Web events: generate, stream (into the landing zone $ADW_HOME/events, or BigQuery's
-    <ADW_RAW_PREFIX>web.events), status."""
+    <ADW_RAW_PREFIX>web.events), compact the landing zone, status."""
 
 
 def _ratio(_ctx, _param, value: float) -> float:
@@ -225,3 +225,23 @@ def status(as_json: bool) -> None:
             [(c.source, c.next_seq, c.accepted, c.rejected, c.batches) for c in st.checkpoints],
             ("stream", "next seq", "accepted", "rejected", "batches"),
         )
+
+
+@command.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+def compact(as_json: bool) -> None:
+    """Rewrite the micro-batches of each closed hour of the landing zone into one file per
+    hour (atomic, lossless, safe while streaming and reading), finish an interrupted
+    compaction, and delete replaced micro-batches older than
+    ADW_EVENTS_COMPACTED_RETENTION_HOURS."""
+    from adw_assets.lib.events.compact import compact as run
+    from adw_assets.lib.events.config import events_config
+    from adw_assets.settings import get_settings
+
+    if get_settings().warehouse == "bigquery":
+        click.echo("nothing to compact: web events stream into BigQuery, not a landing zone")
+        return
+    summary = run(events_config(), progress=lambda line: click.echo(line, err=True))
+    click.echo(summary.line(), err=True)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict()))

@@ -37,3 +37,43 @@ def dead_letter_ratio_below_threshold(warehouse: WarehouseResource) -> dg.AssetC
             "dead_letters_by_reason": dg.MetadataValue.json(dead.dead_by_reason),
         },
     )
+
+
+COMPACTION_CHECK = "compacted_events_match_their_micro_batches"
+
+
+def compaction_evaluation() -> dg.AssetCheckEvaluation:
+    from adw_assets.lib.events.compact import verify_retained
+
+    results = verify_retained(events_config())
+    bad = [r for r in results if r["differing_rows"] or r["micro_batch_events"] != r[
+        "compacted_events"]]  # fmt: skip
+    return dg.AssetCheckEvaluation(
+        asset_key=WEB_EVENTS_KEY,
+        check_name=COMPACTION_CHECK,
+        passed=not bad,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{len(results)} retained compactions compared, {len(bad)} differ",
+        metadata={
+            "compactions": len(results),
+            "differing": dg.MetadataValue.json(bad),
+            "events": sum(r["compacted_events"] for r in results),
+        },
+    )
+
+
+@dg.asset_check(
+    asset=WEB_EVENTS_KEY,
+    name=COMPACTION_CHECK,
+    description="Each compaction still retained (ADW_EVENTS_COMPACTED_RETENTION_HOURS) holds "
+    "exactly the events of the micro-batches it replaced: same count, and no (event_id, batch) "
+    "row missing or extra. landing_compaction_job runs it after each compaction.",
+)
+def compacted_events_match_their_micro_batches() -> dg.AssetCheckResult:
+    evaluation = compaction_evaluation()
+    return dg.AssetCheckResult(
+        passed=evaluation.passed,
+        severity=evaluation.severity,
+        description=evaluation.description,
+        metadata=evaluation.metadata,
+    )

@@ -1,6 +1,6 @@
 """The web-event settings as one object: the landing-zone paths and the ``ADW_EVENTS_*`` values
 that :mod:`adw_assets.settings` declares and validates (lookback, clock skew, flush interval,
-dead-letter ratio, freshness, dead-letter retention).
+dead-letter ratio, freshness, dead-letter retention, retention of compacted micro-batches).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ class EventsConfig:
     max_dead_letter_ratio: float
     freshness_minutes: float
     dead_letter_retention_days: int
+    compacted_retention_hours: float
 
     @property
     def landing_dir(self) -> Path:
@@ -28,6 +29,16 @@ class EventsConfig:
     @property
     def dead_letter_dir(self) -> Path:
         return self.events_dir / "dead_letter"
+
+    @property
+    def compaction_dir(self) -> Path:
+        """The compactor's work: its lock, journals, and partitions being built."""
+        return self.events_dir / "compaction"
+
+    @property
+    def compacted_dir(self) -> Path:
+        """Micro-batches replaced by a compaction, kept ``compacted_retention_hours``."""
+        return self.events_dir / "compacted"
 
     @property
     def checkpoint_dir(self) -> Path:

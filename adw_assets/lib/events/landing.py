@@ -35,7 +35,7 @@ _DAY_US = 86_400_000_000
 _NAME = re.compile(r"part-(?P<source>[A-Za-z0-9_.-]+?)-(?P<seq>\d{12})\.(?:parquet|jsonl)$")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -51,7 +51,7 @@ def _publish(tmp: Path, final: Path) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, final)
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
@@ -152,6 +152,23 @@ def source_lock(cfg: EventsConfig, source: str):
         yield
 
 
+@contextlib.contextmanager
+def partition_lock(cfg: EventsConfig, partition: str, exclusive: bool = False):
+    """The lock of one landing partition (``event_date=D``): a writer holds it shared from its
+    temporary file to its rename, the compactor exclusively while it swaps the partition's
+    directory (lib/events/compact.py), so no batch is ever written into a swapped-out one."""
+    import fcntl
+
+    locks = cfg.compaction_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    fd = os.open(locks / f"{partition}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
+
+
 def write_batch(
     cfg: EventsConfig, source: str, seq_start: int, validated: Validated, ingested_at: float
 ) -> list[Path]:
@@ -175,12 +192,14 @@ def write_batch(
                 groups.setdefault(day, []).append(i)
         for day, rows in sorted(groups.items()):
             part = columns if not rows else {k: [v[i] for i in rows] for k, v in columns.items()}
-            directory = cfg.landing_dir / f"event_date={_day(day * _DAY_US)}"
-            directory.mkdir(parents=True, exist_ok=True)
-            final = directory / batch_name(source, seq_start)
-            tmp = directory / f".{final.name}.tmp"
-            pq.write_table(_table(part, ingested_us, batch_id), tmp, compression="zstd")
-            _publish(tmp, final)
+            partition = f"event_date={_day(day * _DAY_US)}"
+            with partition_lock(cfg, partition):  # the compactor never swaps it meanwhile
+                directory = cfg.landing_dir / partition
+                directory.mkdir(parents=True, exist_ok=True)
+                final = directory / batch_name(source, seq_start)
+                tmp = directory / f".{final.name}.tmp"
+                pq.write_table(_table(part, ingested_us, batch_id), tmp, compression="zstd")
+                _publish(tmp, final)
             written.append(final)
     if validated.dead:  # no IP address in clear, payloads cut to size (dead_letters.py)
         received = datetime.fromtimestamp(ingested_at, UTC)
