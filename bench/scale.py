@@ -132,10 +132,10 @@ def child(step: str, home: Path, scale: float) -> dict:
 
         args = ["build", "--full-refresh"] if step == "dbt_full" else ["build"]
         run_dbt(args, settings=settings, target_path=target)
+        seconds = time.perf_counter() - t
         results = json.loads((target / "run_results.json").read_text())
-        out["rows"] = sum((r.get("adapter_response") or {}).get("rows_affected") or 0
-                          for r in results["results"])  # fmt: skip
         out["dbt_elapsed"] = results["elapsed_time"]
+        out["rows"] = _replicated_rows(settings.duckdb_path)  # the rows the build covers
     elif step == "snapshot":
         from adw_assets.lib.serving import dashboard_marts, export_snapshot, serving_dir
         from adw_assets.lib.warehouse.interface import DuckDBWarehouse
@@ -167,6 +167,18 @@ def child(step: str, home: Path, scale: float) -> dict:
     return out
 
 
+def _replicated_rows(path: Path) -> int:
+    from adw_assets.lib.source.catalog import TABLES
+    from adw_assets.lib.warehouse import connect_to_read
+
+    con = connect_to_read(path)
+    try:
+        counts = " + ".join(f"(select count(*) from raw_{x.schema}.{x.name})" for x in TABLES)
+        return con.execute(f"select {counts}").fetchall()[0][0]
+    finally:
+        con.close()
+
+
 def _pg(dsn: str):
     import psycopg
 
@@ -191,12 +203,11 @@ def run_step(step: str, home: Path, scale: float) -> dict:
     return out
 
 
-def bench_scale(scale: float, workdir: Path, single: bool) -> dict[str, dict]:
+def bench_scale(scale: float, workdir: Path, single: bool, figures: dict) -> dict[str, dict]:
     home = workdir / f"scale{scale:g}"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
     os.chmod(home, 0o755)  # the embedded server runs as another OS user when root
-    figures: dict[str, dict] = {}
     try:
         figures["seed"] = run_step("seed", home, scale)
         figures["full"] = run_step("full", home, scale)
@@ -217,6 +228,21 @@ def bench_scale(scale: float, workdir: Path, single: bool) -> dict[str, dict]:
 
         server.stop_embedded(_settings(home))
     return figures
+
+
+class Figures(dict):
+    """One scale's figures, written to ``--json`` after each step (a long run keeps what
+    it measured)."""
+
+    def __init__(self, path: Path | None, results: dict) -> None:
+        super().__init__()
+        self.path, self.results = path, results
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        if self.path:
+            data = {str(k): dict(v) for k, v in self.results.items()}
+            self.path.write_text(json.dumps(data, indent=1))
 
 
 BOUNDS = {  # issue 19
@@ -265,17 +291,21 @@ def main() -> None:
                     help="also a full sync with one COPY per table (range readers 1)")  # fmt: skip
     ap.add_argument("--workdir", type=Path, help="keep the homes here (default: a temp dir)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
+    ap.add_argument("--table", type=Path, help="only print the table of a --json file")
     args = ap.parse_args()
+    if args.table:
+        saved = json.loads(args.table.read_text())
+        print(table({float(k): v for k, v in saved.items()}))
+        return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="adw-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
     results = {}
     for scale in args.scales:
         started = time.perf_counter()
-        results[scale] = bench_scale(scale, workdir, args.single_copy)
+        results[scale] = Figures(args.json, results)
+        bench_scale(scale, workdir, args.single_copy, results[scale])
         print(f"scale {scale:g}: {time.perf_counter() - started:.0f} s in all", file=sys.stderr)
-        if args.json:
-            args.json.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=1))
     print(table(results))
     if not args.workdir:
         shutil.rmtree(workdir, ignore_errors=True)
