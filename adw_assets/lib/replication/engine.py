@@ -209,7 +209,8 @@ class CursorSource:
         self.pause = faults.from_settings() if range_readers > 1 else None
 
     def batches(self, pg, stream: Stream, full: bool, since, batch_rows: int):
-        if full and ranges.use_ranges(stream, self.range_readers, self.range_min_bytes):
+        version = pg.info.server_version
+        if full and ranges.use_ranges(stream, self.range_readers, self.range_min_bytes, version):
             return ranges.read_parallel(
                 pg, lambda: reader.connect(self.dsn), stream, batch_rows, self.range_readers,
                 on_batch=lambda: self.pause("range_read", stream.name),

@@ -152,7 +152,11 @@ def read_parallel(
             pg.execute("rollback")  # the transaction only read
 
 
-def use_ranges(stream: Stream, readers: int, min_bytes: int) -> bool:
-    """Whether a full sync of ``stream`` is read in ranges: ``readers`` > 1 and a table of
-    at least ``min_bytes``."""
-    return readers > 1 and stream.estimated_bytes >= min_bytes
+TID_RANGE_SCAN = 140000
+"""PostgreSQL 14 added the TID range scan; before it, each range would scan the whole table."""
+
+
+def use_ranges(stream: Stream, readers: int, min_bytes: int, server_version: int) -> bool:
+    """Whether a full sync of ``stream`` is read in ranges: ``readers`` > 1, a table of at
+    least ``min_bytes``, on PostgreSQL 14 or later."""
+    return readers > 1 and stream.estimated_bytes >= min_bytes and server_version >= TID_RANGE_SCAN

@@ -129,12 +129,13 @@ def test_a_full_sync_in_ranges_equals_the_source_and_a_single_copy(
     assert state == top
 
 
-def test_a_small_table_below_the_threshold_is_read_with_one_copy(replica_source):
+def test_a_small_table_one_reader_or_an_old_server_read_with_one_copy(replica_source):
     with reader.connect(replication_dsn(replica_source)) as pg:
         stream = discover(pg, [ORDER_LINES])[ORDER_LINES]
-    assert ranges.use_ranges(stream, 2, 0)
-    assert not ranges.use_ranges(stream, 2, stream.estimated_bytes + 1)
-    assert not ranges.use_ranges(stream, 1, 0)
+    assert ranges.use_ranges(stream, 2, 0, 160000)
+    assert not ranges.use_ranges(stream, 2, stream.estimated_bytes + 1, 160000)
+    assert not ranges.use_ranges(stream, 1, 0, 160000)
+    assert not ranges.use_ranges(stream, 2, 0, 130000)  # no TID range scan before 14
 
 
 def test_a_range_reader_losing_its_connection_is_retried_from_the_old_state(
