@@ -90,7 +90,10 @@ def read_parallel(
             (f'"{stream.schema}"."{stream.table}"',),
         ).fetchone()
         for _ in range(readers - 1):
-            conn = connect()
+            try:
+                conn = connect()
+            except psycopg.OperationalError:  # e.g. the role's connection limit: fewer readers
+                break
             conns.append(conn)
             _repeatable_read(conn, snapshot)
         todo: queue.SimpleQueue = queue.SimpleQueue()

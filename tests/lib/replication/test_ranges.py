@@ -160,3 +160,26 @@ def test_a_range_reader_losing_its_connection_is_retried_from_the_old_state(
     assert cut and result.ok, result.failed
     assert result[ORDER_LINES].attempts == 2
     assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME[ORDER_LINES]]) == {}
+
+
+def test_readers_beyond_the_roles_connection_limit_are_left_out(replica_source, adw_home):
+    """A source whose role allows fewer connections than the readers (an external server set
+    up for an older adw): the stream is read by the readers it could open, not failed."""
+    role = "ranges_limited"
+    execute(
+        replica_source,
+        f"create role {role} login connection limit 2",
+        f"grant usage on schema person, production, sales to {role}",
+        f"grant select on all tables in schema person, production, sales to {role}",
+    )
+    from adw_assets.lib.source.server import dsn_with_user
+
+    wh = adw_home / "warehouse.duckdb"
+    try:
+        result = replicate(dsn_with_user(replica_source, role), DuckDBDestination(wh),
+                           streams=[ORDER_LINES], workers=1, range_readers=4,
+                           range_min_bytes=0, retries=0)  # fmt: skip
+        assert result.ok, result.failed
+        assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME[ORDER_LINES]]) == {}
+    finally:
+        execute(replica_source, f"drop owned by {role}", f"drop role {role}")
