@@ -59,11 +59,12 @@ def _peak_mb() -> float:
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
-def _settings(home: Path):
+def _settings(home: Path, overrides: dict[str, str] | None = None):
     from adw_assets.settings import get_settings
 
     for name in [n for n in os.environ if n.startswith("ADW_")]:
         del os.environ[name]
+    os.environ.update(overrides or {})
     os.environ["ADW_HOME"] = str(home)
     get_settings.cache_clear()
     settings = get_settings()
@@ -83,12 +84,12 @@ def _replicate(settings, **kwargs) -> int:
     return result.rows_read
 
 
-def child(step: str, home: Path, scale: float) -> dict:
+def child(step: str, home: Path, scale: float, overrides: dict[str, str]) -> dict:
     """One step, in this process; returns ``{"seconds", "rows", ...}`` (timed around the work
     only, not the interpreter's start)."""
     from adw_assets.lib.source import server
 
-    settings = _settings(home)
+    settings = _settings(home, overrides)
     owner = server.source_dsn(settings)
     repl = server.replication_dsn(settings)
     target = home / "dbt-target"
@@ -185,11 +186,16 @@ def _pg(dsn: str):
     return psycopg.connect(dsn)
 
 
+SETTINGS: dict[str, str] = {}
+"""``--set ADW_X=V``: settings every step runs with (the bench clears the shell's ADW_*)."""
+
+
 def run_step(step: str, home: Path, scale: float) -> dict:
     print(f"  scale {scale:g}: {step} ...", file=sys.stderr, flush=True)
     started = time.perf_counter()
+    sets = [f"{k}={v}" for k, v in SETTINGS.items()]
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", step, str(home), str(scale)],
+        [sys.executable, __file__, "--child", step, str(home), str(scale), *sets],
         stdout=subprocess.PIPE, text=True,
         env={**os.environ, **replication_bench.QUIET_ENV, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
@@ -203,25 +209,27 @@ def run_step(step: str, home: Path, scale: float) -> dict:
     return out
 
 
-def bench_scale(scale: float, workdir: Path, single: bool, figures: dict) -> dict[str, dict]:
+ORDER = ("seed", "full", "floor", "full_single", "settle", "change_10k", "inc", "dbt_full",
+         "change_1pct", "replicate_1pct", "dbt_inc", "snapshot")  # fmt: skip
+UNREPORTED = ("settle", "change_10k", "change_1pct")
+"""Steps that prepare the next one: run, printed, not in the table."""
+
+
+def bench_scale(scale: float, workdir: Path, single: bool, figures: dict,
+                resume_at: str | None = None) -> dict[str, dict]:  # fmt: skip
     home = workdir / f"scale{scale:g}"
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
+    if resume_at is None:
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
     os.chmod(home, 0o755)  # the embedded server runs as another OS user when root
+    steps = ORDER[ORDER.index(resume_at) :] if resume_at else ORDER
     try:
-        figures["seed"] = run_step("seed", home, scale)
-        figures["full"] = run_step("full", home, scale)
-        figures["floor"] = run_step("floor", home, scale)
-        if single:
-            figures["full_single"] = run_step("full_single", home, scale)
-        run_step("settle", home, scale)
-        run_step("change_10k", home, scale)
-        figures["inc"] = run_step("inc", home, scale)
-        figures["dbt_full"] = run_step("dbt_full", home, scale)
-        run_step("change_1pct", home, scale)
-        figures["replicate_1pct"] = run_step("replicate_1pct", home, scale)
-        figures["dbt_inc"] = run_step("dbt_inc", home, scale)
-        figures["snapshot"] = run_step("snapshot", home, scale)
+        for step in steps:
+            if step == "full_single" and not single:
+                continue
+            out = run_step(step, home, scale)
+            if step not in UNREPORTED:
+                figures[step] = out
         figures["disk"] = {"warehouse_mb": (home / "warehouse.duckdb").stat().st_size / 2**20}
     finally:
         from adw_assets.lib.source import server
@@ -292,6 +300,15 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, help="keep the homes here (default: a temp dir)")
     ap.add_argument("--json", type=Path, help="also write the figures to this file")
     ap.add_argument("--table", type=Path, help="only print the table of a --json file")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ADW_X=V",
+        help="a setting every step runs with, e.g. ADW_REPLICATION_MEMORY_LIMIT=1GB",
+    )
+    ap.add_argument("--resume-at", choices=ORDER,
+                    help="go on in the existing homes of --workdir from this step")  # fmt: skip
     args = ap.parse_args()
     if args.table:
         saved = json.loads(args.table.read_text())
@@ -300,11 +317,12 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="adw-scale-"))
     workdir.mkdir(parents=True, exist_ok=True)
     os.chmod(workdir, 0o755)
+    SETTINGS.update(item.split("=", 1) for item in args.set)
     results = {}
     for scale in args.scales:
         started = time.perf_counter()
         results[scale] = Figures(args.json, results)
-        bench_scale(scale, workdir, args.single_copy, results[scale])
+        bench_scale(scale, workdir, args.single_copy, results[scale], args.resume_at)
         print(f"scale {scale:g}: {time.perf_counter() - started:.0f} s in all", file=sys.stderr)
     print(table(results))
     if not args.workdir:
@@ -313,6 +331,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        print(json.dumps(child(sys.argv[2], Path(sys.argv[3]), float(sys.argv[4]))))
+        sets = dict(item.split("=", 1) for item in sys.argv[5:])
+        print(json.dumps(child(sys.argv[2], Path(sys.argv[3]), float(sys.argv[4]), sets)))
     else:
         main()
