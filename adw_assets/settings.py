@@ -108,6 +108,11 @@ class Settings(BaseModel):
     """rows per batch moved by the replicator"""
     replication_workers: int = var(2, ge=1)
     """source readers running at once"""
+    replication_range_readers: int = var(2, ge=1, le=16)
+    """concurrent COPYs reading one large table's full sync in page ranges, in one snapshot
+    (1: one COPY per table); the replication role may open workers x this + 3 connections"""
+    replication_range_min_mb: int = var(32, ge=0)
+    """source table size (MB, heap and TOAST) from which a full sync reads it in page ranges"""
     replication_memory_limit: str = var("128MB", pattern=DUCKDB_SIZE)
     """DuckDB memory limit during a sync"""
     replication_raw_history: bool = True

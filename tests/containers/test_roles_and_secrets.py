@@ -132,12 +132,12 @@ def test_a_secret_file_is_read_into_its_variable(tmp_path):
 def test_the_replicator_connection_limit_uses_adws_margin():
     from adw_assets.lib.source.server import REPLICATION_CONNECTION_MARGIN
 
-    assert f"${{ADW_REPLICATION_WORKERS:-2}} + {REPLICATION_CONNECTION_MARGIN} ))" in (
-        INITDB.read_text()
-    )
+    limit = "${ADW_REPLICATION_WORKERS:-2} * ${ADW_REPLICATION_RANGE_READERS:-2}"
+    assert f"{limit} + {REPLICATION_CONNECTION_MARGIN} ))" in INITDB.read_text()
     postgres = _environment("postgres")
     code = _environment("code-location")
-    assert postgres["ADW_REPLICATION_WORKERS"] == code["ADW_REPLICATION_WORKERS"]
+    for name in ("ADW_REPLICATION_WORKERS", "ADW_REPLICATION_RANGE_READERS"):
+        assert postgres[name] == code[name]
 
 
 # --------------------------------------------------------------- the roles on a real server

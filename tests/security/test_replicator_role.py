@@ -23,6 +23,7 @@ from adw_assets.settings import REPLICATION_ROLE
 
 ADW = Path(sys.executable).with_name("adw")
 WORKERS = 2  # ADW_REPLICATION_WORKERS' default
+RANGE_READERS = 2  # ADW_REPLICATION_RANGE_READERS' default
 
 
 def _adw(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -74,7 +75,7 @@ def test_the_replicator_has_a_connection_limit(embedded):
     from adw_assets.lib.source.server import REPLICATION_CONNECTION_MARGIN
 
     _env, dsn = embedded
-    limit = WORKERS + REPLICATION_CONNECTION_MARGIN
+    limit = WORKERS * RANGE_READERS + REPLICATION_CONNECTION_MARGIN
     with psycopg.connect(dsn) as conn:
         row = conn.execute(
             "select rolconnlimit, rolsuper, rolcreaterole, rolcreatedb from pg_roles "

@@ -105,6 +105,8 @@ class EmbeddedReplicator(ReplicatorResource):
                 raw_history=s.replication_raw_history,
                 mappings=load_mappings(s.replication_mappings),
                 method=s.replication_method,
+                range_readers=s.replication_range_readers,
+                range_min_bytes=s.replication_range_min_mb << 20,
                 progress=progress,
             )
         context.log.info(

@@ -89,6 +89,8 @@ def replicate_from_settings(
         "raw_history": settings.replication_raw_history,
         "mappings": load_mappings(settings.replication_mappings),
         "method": settings.replication_method,
+        "range_readers": settings.replication_range_readers,
+        "range_min_bytes": settings.replication_range_min_mb << 20,
     }
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return replicate(

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from adw_assets.errors import AdwError, SourceError
 from adw_assets.lib.mappings import Mappings
-from adw_assets.lib.replication import faults, reader
+from adw_assets.lib.replication import faults, ranges, reader
 from adw_assets.lib.replication.catalog import Stream
 from adw_assets.lib.replication.destination import Destination, DestinationRun, LoadPlan
 from adw_assets.lib.replication.plan import plan_streams
@@ -164,12 +164,14 @@ class _Run:
         try:
             changes = load.prepare()
             self.pause("stream_start", name)
-            for batch in self.source.batches(pg, stream, full, since, self.batch_rows):
-                self.pause("batch_read", name)
-                load.write(batch, datetime.now(UTC))
-                cursor = _later(cursor, self.source.cursor_of(batch))
-                self.emit(name, "batch", load.rows_read, time.perf_counter() - started)
-                self.pause("batch_written", name)
+            batches = self.source.batches(pg, stream, full, since, self.batch_rows)
+            with contextlib.closing(batches):  # closed on an error: parallel readers stop
+                for batch in batches:
+                    self.pause("batch_read", name)
+                    load.write(batch, datetime.now(UTC))
+                    cursor = _later(cursor, self.source.cursor_of(batch))
+                    self.emit(name, "batch", load.rows_read, time.perf_counter() - started)
+                    self.pause("batch_written", name)
             load.finish()
             commit = bool(load.full or load.changed or changes or cursor != prev.cursor_value)
             if commit:
@@ -196,11 +198,23 @@ class _Run:
 
 
 class CursorSource:
-    """The cursor reader: ``COPY (select ... where modifieddate >= since)`` (:mod:`reader`)."""
+    """The cursor reader: ``COPY (select ... where modifieddate >= since)`` (:mod:`reader`); a
+    full sync of a table of ``range_min_bytes`` or more is read by ``range_readers`` concurrent
+    COPYs of page ranges in one snapshot (:mod:`ranges`)."""
 
     cursor_field = CURSOR_FIELD
 
+    def __init__(self, dsn: str = "", range_readers: int = 1, range_min_bytes: int = 0) -> None:
+        self.dsn, self.range_readers, self.range_min_bytes = dsn, range_readers, range_min_bytes
+        self.pause = faults.from_settings() if range_readers > 1 else None
+
     def batches(self, pg, stream: Stream, full: bool, since, batch_rows: int):
+        version = pg.info.server_version
+        if full and ranges.use_ranges(stream, self.range_readers, self.range_min_bytes, version):
+            return ranges.read_parallel(
+                pg, lambda: reader.connect(self.dsn), stream, batch_rows, self.range_readers,
+                on_batch=lambda: self.pause("range_read", stream.name),
+            )  # fmt: skip
         return reader.read_batches(pg, stream, since, batch_rows)
 
     def cursor_of(self, batch) -> datetime | None:
@@ -226,6 +240,8 @@ def replicate(
     raw_history: bool = True,
     mappings: Mappings | None = None,
     method: str = "cursor",
+    range_readers: int = 2,
+    range_min_bytes: int = 32 << 20,
 ) -> ReplicationResult:
     """Replicate the streams (default: all 12) from ``source_dsn`` into ``destination``.
 
@@ -234,6 +250,8 @@ def replicate(
     (Airbyte's hashing mappers, :mod:`adw_assets.lib.mappings`) hash fields before they land.
     ``method="cdc"`` reads the changes from the source's replication slot instead of the
     cursor (:mod:`adw_assets.lib.replication.cdc`; ``source_dsn`` is then the CDC role's).
+    A full sync of a table of ``range_min_bytes`` or more is read by ``range_readers``
+    concurrent COPYs in one snapshot (:mod:`adw_assets.lib.replication.ranges`).
     """
     if method == "cdc":
         from adw_assets.lib.replication import cdc
@@ -252,7 +270,8 @@ def replicate(
     with destination.open_run(namespaces, workers) as target:
         run = _Run(source_dsn, target, prefix=prefix, lag_seconds=lag_seconds,
                    batch_rows=batch_rows, retries=retries, backoff=backoff_seconds,
-                   progress=progress, total=len(names), raw_history=raw_history)  # fmt: skip
+                   progress=progress, total=len(names), raw_history=raw_history,
+                   source=CursorSource(source_dsn, range_readers, range_min_bytes))  # fmt: skip
         order = sorted(names, key=lambda n: -catalog[n].estimated_bytes)
         try:
             done = run_streams(order, lambda n: run.sync(catalog[n], n in refresh),

@@ -2,7 +2,9 @@
 that point, so a reliability test can ``kill -9`` it exactly there.
 
 Points, in the order a stream passes them: ``stream_start`` (transaction open),
-``batch_read`` (a batch read from PostgreSQL, not yet written), ``batch_written``,
+``batch_read`` (a batch read from PostgreSQL, not yet written), ``range_read`` (a batch read
+by one of the concurrent range readers of a large full sync, :mod:`ranges`, on its thread),
+``batch_written``,
 ``before_state`` (all data written, state not yet), ``before_commit`` (state written, not
 committed), ``after_commit``. The engine prints ``ADW_TEST_PAUSED <point> <stream>`` on
 stderr before sleeping. Unset (always, outside tests) the hook does nothing.
@@ -16,6 +18,7 @@ import time
 POINTS = (
     "stream_start",
     "batch_read",
+    "range_read",
     "batch_written",
     "before_state",
     "before_commit",

@@ -60,13 +60,16 @@ class _CopyStream(io.RawIOBase):
         return n
 
 
-def select_query(stream: Stream, since: datetime | None) -> sql.Composed:
-    """``COPY (select <columns> from <table> [where modifieddate >= since]) TO STDOUT``."""
+def select_query(
+    stream: Stream, since: datetime | None, where: sql.Composable | None = None
+) -> sql.Composed:
+    """``COPY (select <columns> from <table> [where modifieddate >= since]) TO STDOUT``, or
+    with another ``where`` condition (the page ranges of :mod:`ranges`)."""
     table = sql.Identifier(stream.schema, stream.table)
     columns = sql.SQL(", ").join(c.select_sql for c in stream.columns)
-    where = sql.SQL("")
-    if since is not None:
-        where = sql.SQL(" where {} >= {}").format(sql.Identifier(CURSOR_FIELD), sql.Literal(since))
+    if where is None and since is not None:
+        where = sql.SQL("{} >= {}").format(sql.Identifier(CURSOR_FIELD), sql.Literal(since))
+    where = sql.SQL("") if where is None else sql.SQL(" where {}").format(where)
     return sql.SQL("copy (select {} from {}{}) to stdout (format csv)").format(
         columns, table, where
     )
@@ -92,11 +95,12 @@ def read_batches(
     stream: Stream,
     since: datetime | None,
     batch_rows: int,
+    query: sql.Composable | None = None,
 ) -> Iterator[pa.Table]:
-    """The rows of ``stream`` with ``modifieddate >= since`` (all when ``None``), as Arrow
-    tables of at most ``batch_rows`` rows each."""
+    """The rows of ``stream`` with ``modifieddate >= since`` (all when ``None``), or those of
+    another COPY ``query`` of its columns, as Arrow tables of at most ``batch_rows`` rows."""
     read, parse, convert = _csv_options(stream)
-    with conn.cursor().copy(select_query(stream, since)) as copy:
+    with conn.cursor().copy(query or select_query(stream, since)) as copy:
         source = _CopyStream(copy)
         buffered = io.BufferedReader(source, BLOCK_SIZE)
         try:

@@ -223,13 +223,17 @@ def ensure_schema(dsn: str) -> bool:
 
 
 REPLICATION_CONNECTION_MARGIN = 3
-"""Connections of the replication role beyond one per worker: the catalog read, a row-count
-check, an ``adw`` command run beside a Dagster run (docker/postgres/initdb uses the same)."""
+"""Connections of the replication role beyond the workers' readers: the catalog read, a
+row-count check, an ``adw`` command run beside a Dagster run (docker/postgres/initdb uses the
+same)."""
 
 
 def replication_connection_limit(settings: Settings) -> int:
-    """The replication role's ``connection limit``: one per worker plus a margin."""
-    return settings.replication_workers + REPLICATION_CONNECTION_MARGIN
+    """The replication role's ``connection limit``: the range readers of every worker (a full
+    sync of a large table reads it with ``ADW_REPLICATION_RANGE_READERS`` connections) plus a
+    margin."""
+    readers = settings.replication_workers * settings.replication_range_readers
+    return readers + REPLICATION_CONNECTION_MARGIN
 
 
 NO_CREATE_ON_PUBLIC = sql.SQL("revoke create on schema public from public")

@@ -3,7 +3,8 @@
 #   adw_source      owns the source database $POSTGRES_DB: the seed service creates the tables
 #                   and grants adw_replicator SELECT on them (ensure_schema, lib/source/server.py)
 #   adw_replicator  the code location's role: CONNECT to the source, read-only by default, no
-#                   TEMP, no CREATE, at most ADW_REPLICATION_WORKERS + 3 connections
+#                   TEMP, no CREATE, at most ADW_REPLICATION_WORKERS x
+#                   ADW_REPLICATION_RANGE_READERS + 3 connections
 #   adw_dagster     owns Dagster's storage database $ADW_DAGSTER_DB, and nothing else
 # Only these connect (PUBLIC loses CONNECT and TEMP on every database). Passwords come from
 # compose secrets (load_secret, /usr/local/lib/adw/secrets.sh).
@@ -12,7 +13,7 @@ load_secret SOURCE_PASSWORD
 load_secret REPLICATOR_PASSWORD
 load_secret DAGSTER_PASSWORD
 # + REPLICATION_CONNECTION_MARGIN of adw_assets/lib/source/server.py (tests/containers checks it)
-replicator_limit=$(( ${ADW_REPLICATION_WORKERS:-2} + 3 ))
+replicator_limit=$(( ${ADW_REPLICATION_WORKERS:-2} * ${ADW_REPLICATION_RANGE_READERS:-2} + 3 ))
 psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d postgres \
     -v source_db="$POSTGRES_DB" \
     -v dagster_db="${ADW_DAGSTER_DB:-dagster}" \
