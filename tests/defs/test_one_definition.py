@@ -96,10 +96,12 @@ def test_every_environment_has_the_same_graph_checks_jobs_sensors_and_schedules(
         "web_events_job",
         "full_refresh_job",
         "dead_letter_retention_job",
+        "landing_compaction_job",
     }
     assert reference["schedules"]["dead_letter_retention_schedule"][0] == (
         "dead_letter_retention_job"
     )
+    assert reference["schedules"]["landing_compaction_schedule"][0] == "landing_compaction_job"
     for name, (other, _) in shapes.items():
         assert other == reference, name
 
