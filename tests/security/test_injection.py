@@ -17,7 +17,6 @@ import pytest
 
 from adw_assets.errors import ConfigError
 from adw_assets.lib.replication import DuckDBDestination
-from adw_assets.lib.serving import Snapshot
 from adw_assets.settings import get_settings
 
 ADW = Path(sys.executable).with_name("adw")
@@ -105,21 +104,36 @@ def _runtime_dir(tmp_path: Path) -> Path:
 # -- names read from files and catalogs: quoted identifiers ----------------------------------
 
 
-def test_a_serving_file_name_is_an_identifier_not_sql(tmp_path):
-    """A mart file named like SQL (anyone who can write $ADW_HOME/serving could) is loaded as
-    a table of exactly that name; before issue 14 its name was executed."""
-    serving = tmp_path / "serving"
-    serving.mkdir()
-    name = 'x" as select 42; create table injected as select ? as v; --'
-    duckdb.sql(f"copy (select 1 as a) to '{serving / 'mart.parquet'}' (format parquet)")
-    (serving / "mart.parquet").rename(serving / f"{name}.parquet")
-    snapshot = Snapshot(serving)
-    snapshot.refresh()
-    assert snapshot.tables() == {name: ["a"]}
-    assert snapshot.query(f'select a from "{name.replace(chr(34), chr(34) * 2)}"').a.tolist() == [1]
-    (serving / f"{name}.parquet").unlink()
-    snapshot.refresh()  # the drop of a vanished mart quotes the name too
-    assert snapshot.tables() == {}
+def test_a_relation_named_like_sql_is_exported_as_an_identifier(tmp_path):
+    """The snapshot export creates ``<schema>.<name>`` of each relation of the exposure in the
+    snapshot file: a schema and a name like SQL (anyone who controls the dbt project or the
+    warehouse could) become a table of exactly that name; nothing of them is executed. (Before
+    issue 14 a serving file's name was executed; the snapshot is now one DuckDB file.)"""
+    from adw_assets.lib.serving import SNAPSHOT_DB, Mart, export_snapshot
+    from adw_assets.lib.warehouse.interface import DuckDBWarehouse
+
+    schema = 'm"; create table injected_schema as select 1; --'
+    name = 'x" as select 42; create table injected as select 1 as v; --'
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        q = chr(34)
+        con.execute(f'create schema "{schema.replace(q, q * 2)}"')
+        con.execute(
+            f'create table "{schema.replace(q, q * 2)}"."{name.replace(q, q * 2)}" as select 1 as a'
+        )
+    semantic = tmp_path / "semantic_manifest.json"
+    semantic.write_text('{"semantic_models": [], "metrics": []}')
+    with DuckDBWarehouse(path) as wh:
+        exported = export_snapshot(
+            wh, [Mart(name, schema, ("a",), "run adw build")], tmp_path / "serving", semantic
+        )
+    assert exported["marts"][name]["rows"] == 1
+    with duckdb.connect(str(tmp_path / "serving" / SNAPSHOT_DB), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema not in ('_adw')"
+        ).fetchall()
+    assert tables == [(schema, name)]
 
 
 def test_the_raw_prefix_is_quoted_where_the_event_generator_reads_the_warehouse(adw_home):

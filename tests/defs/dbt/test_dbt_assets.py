@@ -91,7 +91,7 @@ def test_run_is_recorded_with_column_schema_and_checks(chain, full_build, home):
 
 
 def test_a_full_build_refreshes_the_snapshot_the_answers_read(chain, full_build, home, capsys):
-    assert full_build.snapshot_marts == 7
+    assert full_build.snapshot_marts == 9  # the relations of the exposure `dashboard`
     print_answers()
     out = capsys.readouterr().out
     [(top_category,)] = chain.duck(
