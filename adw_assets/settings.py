@@ -129,7 +129,7 @@ class Settings(BaseModel):
     replication_cdc_dsn: str | None = var(None, "derived", repr=False)
     """DSN of the CDC role (REPLICATION and SELECT, nothing else); embedded: `adw_cdc` on the
     embedded server; required with `ADW_SOURCE_DSN` and `ADW_REPLICATION_METHOD=cdc`"""
-    replication_cdc_poll_seconds: float = var(0.1, gt=0, le=60)
+    replication_cdc_poll_seconds: float = var(0.1, ge=0.01, le=60)
     """how long `adw replicate --follow` waits before asking the slot again when it had
     nothing new"""
     replication_cdc_batch_changes: int = var(50_000, ge=100)
