@@ -73,7 +73,34 @@ class FetchClient:
         pass
 
 
-class DuckDBReadOnlyClient(FetchClient):
+class DuckDBClient(FetchClient):
+    """MetricFlow's ``SqlClient`` protocol on DuckDB: the engine type, the renderer, ``$name``
+    parameters; :meth:`_run` a statement on a connection the subclass provides."""
+
+    _renderer = DuckDbSqlPlanRenderer()
+
+    @property
+    def sql_engine_type(self) -> SqlEngine:
+        return SqlEngine.DUCKDB
+
+    @staticmethod
+    def _run(
+        con: duckdb.DuckDBPyConnection, stmt: str, params: SqlBindParameterSet
+    ) -> tuple[list[str], list[tuple]]:
+        cursor = con.execute(stmt, dict(params.param_dict) or None)
+        names = [d[0] for d in cursor.description] if cursor.description else []
+        return names, cursor.fetchall() if names else []
+
+    def dry_run(
+        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
+    ) -> None:
+        self.fetch(f"explain {stmt}", sql_bind_parameter_set)
+
+    def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
+        return f"${bind_parameter_key}"
+
+
+class DuckDBReadOnlyClient(DuckDBClient):
     """MetricFlow's ``SqlClient`` over a DuckDB file opened read-only for each statement.
 
     While another process writes the file (a build), a statement waits up to ``timeout``
@@ -89,26 +116,10 @@ class DuckDBReadOnlyClient(FetchClient):
         self.path = path
         self.timeout = timeout
         self.on_wait = on_wait
-        self._renderer = DuckDbSqlPlanRenderer()
-
-    @property
-    def sql_engine_type(self) -> SqlEngine:
-        return SqlEngine.DUCKDB
 
     def fetch(self, stmt: str, params: SqlBindParameterSet) -> tuple[list[str], list[tuple]]:
-        values = dict(params.param_dict)
         with self._connect() as con:
-            cursor = con.execute(stmt, values or None)
-            names = [d[0] for d in cursor.description] if cursor.description else []
-            return names, cursor.fetchall() if names else []
-
-    def dry_run(
-        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
-    ) -> None:
-        self.fetch(f"explain {stmt}", sql_bind_parameter_set)
-
-    def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
-        return f"${bind_parameter_key}"
+            return self._run(con, stmt, params)
 
     def _connect(self):
         try:
@@ -153,30 +164,15 @@ class BigQueryClient(FetchClient):
         return f"@{bind_parameter_key}"
 
 
-class DuckDBConnectionClient(FetchClient):
+class DuckDBConnectionClient(DuckDBClient):
     """MetricFlow's ``SqlClient`` over an open DuckDB connection (a cursor per statement): the
     dashboard's snapshot, attached read-only once."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self._renderer = DuckDbSqlPlanRenderer()
-
-    @property
-    def sql_engine_type(self) -> SqlEngine:
-        return SqlEngine.DUCKDB
 
     def fetch(self, stmt: str, params: SqlBindParameterSet) -> tuple[list[str], list[tuple]]:
-        cursor = self.con.cursor().execute(stmt, dict(params.param_dict) or None)
-        names = [d[0] for d in cursor.description] if cursor.description else []
-        return names, cursor.fetchall() if names else []
-
-    def dry_run(
-        self, stmt: str, sql_bind_parameter_set: SqlBindParameterSet = NO_PARAMETERS
-    ) -> None:
-        self.fetch(f"explain {stmt}", sql_bind_parameter_set)
-
-    def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
-        return f"${bind_parameter_key}"
+        return self._run(self.con.cursor(), stmt, params)
 
 
 @dataclass(frozen=True)
