@@ -18,6 +18,7 @@ process; time the whole command from outside for the process start.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -86,6 +87,7 @@ def main(shape: list[str]) -> dict[str, float]:
         )
         events = len(instance.all_logs(result.run_id))
     done = time.perf_counter()
+    shutil.rmtree(home, ignore_errors=True)
     return {
         "import": imported - started,
         "definitions": built - imported,
