@@ -198,6 +198,12 @@ def main() -> None:
         samples = [s for s in samples if s]
         tenth = max(1, len(samples) // 10)
         first, last = sum(samples[:tenth]) / tenth, sum(samples[-tenth:]) / tenth
+    except BaseException:  # why the server went away, if it did, is in its log
+        log = workdir / "pg" / "log"
+        if log.exists():
+            say("the bench's PostgreSQL log, last 40 lines:")
+            say("".join(log.read_text(errors="replace").splitlines(True)[-40:]))
+        raise
     finally:
         server.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
