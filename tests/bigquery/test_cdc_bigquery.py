@@ -113,6 +113,7 @@ def _raw_versions_held_twice(client) -> int:
     )
 
 
+@pytest.mark.slow  # kill -9 trials
 @pytest.mark.parametrize("point", ["before_commit@salesorderdetail", "after_commit@cdc_ack"])
 def test_a_kill_before_the_commit_or_the_acknowledgement_applies_every_change_once(
     cdc_source, bq_client, point

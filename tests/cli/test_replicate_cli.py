@@ -112,6 +112,7 @@ def test_the_installed_command_runs_end_to_end(replica_source, adw_home):
     assert "raw_sales.store" in proc.stdout and "[1/1] sales.store" in proc.stderr
 
 
+@pytest.mark.slow  # waits out the job's real retry backoff (10 s, then 20 s)
 def test_a_step_dagster_retried_fails_with_its_cause_not_only_the_retry_count(
     replica_source, adw_home, capsys
 ):

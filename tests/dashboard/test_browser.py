@@ -250,6 +250,7 @@ def _live_events(page) -> int:
     return int(page.metrics()[0][1].replace(",", ""))
 
 
+@pytest.mark.slow  # an 18-second event stream in real time
 def test_live_panel_rises_while_events_stream(site):
     home, page = site
     page.open("web", charts=3)

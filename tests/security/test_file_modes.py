@@ -74,6 +74,7 @@ def _exposed(root: Path) -> list[str]:
     return sorted(set(found))
 
 
+@pytest.mark.slow  # after a whole `adw up` and a stream (the used_home fixture)
 def test_nothing_under_adw_home_is_readable_by_others(used_home):
     home_mode = stat.S_IMODE(used_home.stat().st_mode)
     # as root the embedded server runs as the OS user pgserver, which must pass through
@@ -94,6 +95,7 @@ def test_nothing_under_adw_home_is_readable_by_others(used_home):
     assert exposed == [], "\n".join(exposed)
 
 
+@pytest.mark.slow  # after a whole `adw up` and a stream (the used_home fixture)
 def test_the_dbt_target_folder_is_private(used_home):
     target = manifest_path(Settings.from_env({"ADW_HOME": str(used_home)})).parent
     assert (target / "manifest.json").exists()

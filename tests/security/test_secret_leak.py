@@ -174,6 +174,7 @@ def test_no_password_salt_or_token_leaks_from_failing_commands(form, shared_sour
     assert not leaks(markers, outputs, [home, *dbt_targets(home)])
 
 
+@pytest.mark.slow  # a whole pipeline: replicate and dbt build
 def test_build_leaks_neither_salt_nor_password_and_hashes_with_the_salt(shared_source, tmp_path):
     dsn, _outputs, _markers, _home = shared_source
     home = tmp_path / "home"
