@@ -119,6 +119,7 @@ _CHILD = (
 
 # range reads start only for tables of ADW_REPLICATION_RANGE_MIN_MB and more (none here); their
 # kill trials are tests/lib/replication/test_ranges_kill.py
+@pytest.mark.slow  # kill -9 trials
 @pytest.mark.parametrize("point", [p for p in POINTS if p != "range_read"])
 def test_a_kill_at_any_point_keeps_data_and_state_together_and_the_rerun_catches_up(
     seeded, bq_client, point
