@@ -2,7 +2,8 @@
 ``rpt_order_status`` (its ``fct_orders`` row, from which the same run builds the mart) and in
 the dashboard snapshot within 60 s, p95 over ``--orders`` orders.
 
-    .venv/bin/python bench/replication_cdc_e2e.py [--orders 20] [--every 3] [--tick 2]
+    .venv/bin/python bench/replication_cdc_e2e.py [--orders 20] [--every 3] [--tick 2] \
+        [--workdir DIR]
 
 ``adw replicate --cdc-setup`` and ``adw build`` once, then ``adw replicate --follow`` as a
 process; orders committed one at a time every ``--every`` seconds. The Dagster daemon is
@@ -42,17 +43,23 @@ def main() -> None:
     ap.add_argument("--every", type=float, default=3.0)
     ap.add_argument("--tick", type=float, default=2.0)
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="where its PostgreSQL and ADW_HOME live (default: the temp dir); "
+                    "outside a temp dir that other processes clean")  # fmt: skip
     args = ap.parse_args()
     for k, v in cdc_bench.QUIET_ENV.items():
         os.environ.setdefault(k, v)
+    from adw_assets.lib.replication import cdc_slot
     from adw_assets.lib.source.load import load_directory
     from adw_assets.lib.source.seed import seed_database
     from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
     from adw_assets.lib.source.simulate import simulate
-    from adw_assets.settings import CDC_ROLE
+    from adw_assets.settings import CDC_ROLE, REPLICATION_ROLE
 
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    workdir = Path(tempfile.mkdtemp(prefix="adw-bench-cdc-e2e-"))
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="adw-bench-cdc-e2e-", dir=args.workdir))
     server = cdc_bench.start_server(workdir / "pg")
     follow = None
     try:
@@ -66,8 +73,11 @@ def main() -> None:
         else:
             say(f"seeding synthetic scale {args.scale}")
             seed_database(owner, scale=args.scale, seed=1, progress=say)
+        with psycopg.connect(owner, autocommit=True) as conn:  # as `adw replicate` asks
+            cdc_slot.ensure_cdc_role(conn, connection_limit=8)  # an external source to
         home = workdir / "home"
         env = {"ADW_HOME": str(home), "ADW_SOURCE_DSN": owner, "ADW_REPLICATION_METHOD": "cdc",
+               "ADW_REPLICATION_DSN": dsn_with_user(owner, REPLICATION_ROLE),
                "ADW_REPLICATION_CDC_DSN": dsn_with_user(owner, CDC_ROLE),
                "ADW_CARD_HASH_SALT": "bench-salt",
                "DAGSTER_HOME": str(home / "dagster")}  # fmt: skip
@@ -75,7 +85,9 @@ def main() -> None:
         adw = str(Path(sys.executable).parent / "adw")
         for step in (["replicate", "--cdc-setup"], ["build", "--no-answers"]):
             say(f"adw {' '.join(step)}")
-            subprocess.run([adw, *step], env=os.environ, check=True, capture_output=True)
+            done = subprocess.run([adw, *step], env=os.environ, capture_output=True, text=True)
+            if done.returncode:
+                raise SystemExit(f"adw {' '.join(step)} failed:\n{done.stderr[-3000:]}")
         follow = subprocess.Popen([adw, "replicate", "--follow"], env=os.environ, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
         while "following" not in (line := follow.stderr.readline()):
@@ -83,6 +95,12 @@ def main() -> None:
                 raise SystemExit("adw replicate --follow failed: " + line)
         threading.Thread(target=lambda: [None for _ in follow.stderr], daemon=True).start()
         latencies, runs = measure(args, owner, simulate, say)
+    except BaseException:
+        if not workdir.exists():
+            say(f"the bench's work folder {workdir} was removed while it ran (by another "
+                "process); PostgreSQL stops within a minute of losing its data folder. Rerun "
+                "with --workdir outside the shared temp dir.")  # fmt: skip
+        raise
     finally:
         if follow is not None:
             follow.terminate()
@@ -105,9 +123,10 @@ def main() -> None:
 
 def measure(args, owner: str, simulate, say) -> tuple[list[float], list[tuple[float, int]]]:
     import dagster as dg
-    import duckdb
 
     from adw_assets.cli import pipeline
+    from adw_assets.lib.serving import SNAPSHOT_DB, serving_dir
+    from adw_assets.lib.warehouse import connect_to_read
     from adw_assets.settings import get_settings
 
     get_settings.cache_clear()
@@ -134,17 +153,27 @@ def measure(args, owner: str, simulate, say) -> tuple[list[float], list[tuple[fl
                 committed[order] = at
             time.sleep(args.every)
 
-    def ids(path: Path) -> set[int]:
-        with duckdb.connect(str(path), read_only=True) as con:
+    def ids(path: Path) -> set[int]:  # waits while the follower applies a micro-batch
+        with connect_to_read(path) as con:
             return {
                 r[0] for r in con.execute("select sales_order_id from marts.fct_orders").fetchall()
             }
 
     producer = threading.Thread(target=produce)
     with dg.DagsterInstance.get() as instance:
-        cursor = None
+        # warm-up, not measured: the follower's first progress counts every table as changed
+        # (its snapshot is new data), so the first run rebuilds all that is downstream
+        first = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        say(f"warm-up run of every table's downstream ({len(first.asset_events)} tables)")
+        job = pipeline.requested_job(defs, sensor.job_name, first.run_requests[0])
+        if not (warm := pipeline.run(job, command="bench-cdc-sensor", quiet=True)).success:
+            raise SystemExit(f"the warm-up run failed: {warm.errors}")
+        cursor = first.cursor
         producer.start()
         while producer.is_alive() or len(done) < len(committed):
+            if not producer.is_alive() and time.monotonic() - max(committed.values()) > 10 * BOUND:
+                missing = sorted(set(committed) - set(done))
+                raise SystemExit(f"orders {missing} never reached the marts and the snapshot")
             tick = sensor(
                 dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
             )
@@ -159,7 +188,7 @@ def measure(args, owner: str, simulate, say) -> tuple[list[float], list[tuple[fl
             if not summary.success:
                 raise SystemExit(f"the sensor's run failed: {summary.errors}")
             runs.append((ended - started, len(tick.asset_events)))
-            seen = ids(settings.duckdb_path) & ids(settings.home / "serving" / "snapshot.duckdb")
+            seen = ids(settings.duckdb_path) & ids(serving_dir(settings) / SNAPSHOT_DB)
             for order, at in list(committed.items()):
                 if order not in done and order in seen:
                     done[order] = ended - at
