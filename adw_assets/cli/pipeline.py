@@ -90,6 +90,18 @@ def elt_job_subset(
     return job.get_subset(asset_selection=keys, asset_check_selection=check_keys)
 
 
+def requested_job(defs: dg.Definitions, job_name: str, request: dg.RunRequest) -> dg.JobDefinition:
+    """The part of ``job_name`` a sensor's ``request`` asks for (its asset and check
+    selection), to run in this process as the daemon would launch it."""
+    job = defs.resolve_job_def(job_name)
+    if request.asset_selection is None:
+        return job
+    checks = set(request.asset_check_keys) if request.asset_check_keys is not None else None
+    return job.get_subset(
+        asset_selection=set(request.asset_selection), asset_check_selection=checks
+    )
+
+
 def run(
     job: dg.JobDefinition, *, command: str, full_refresh: bool = False, quiet: bool = False
 ) -> RunSummary:

@@ -72,7 +72,7 @@ def _follow(streams: tuple[str, ...], full_refresh: bool) -> None:
 
     from adw_assets.cli import pipeline
     from adw_assets.errors import ConfigError
-    from adw_assets.lib.replication import cdc_follow, destination_from_settings
+    from adw_assets.lib.replication import cdc_follow, cdc_progress, destination_from_settings
     from adw_assets.lib.source.server import cdc_dsn
 
     settings = get_settings()
@@ -89,6 +89,7 @@ def _follow(streams: tuple[str, ...], full_refresh: bool) -> None:
         poll_seconds=settings.replication_cdc_poll_seconds,
         retries=settings.replication_retries, workers=settings.replication_workers,
         raw_history=settings.replication_raw_history,
+        progress=cdc_progress.progress_path(settings.home),  # what Dagster's sensor reads
     )  # fmt: skip
     if full_refresh or follower.needs_snapshot():
         summary, names = run_replicate((), full_refresh=full_refresh)

@@ -94,6 +94,7 @@ def test_every_environment_has_the_same_graph_checks_jobs_sensors_and_schedules(
     assert set(reference["jobs"]) == {
         "elt_job",
         "web_events_job",
+        "cdc_changes_job",
         "full_refresh_job",
         "dead_letter_retention_job",
         "landing_compaction_job",
@@ -156,8 +157,16 @@ def test_the_web_events_job_is_everything_built_from_the_web_events(shapes):
         "rpt_web_traffic_order_value_correlation",
         "snapshot",
     }
-    assert reference["sensors"] == {"web_events_landed_sensor": "web_events_job"}
+    assert reference["sensors"] == {
+        "web_events_landed_sensor": "web_events_job",
+        "cdc_changes_applied_sensor": "cdc_changes_job",
+    }
     elt, _ = reference["jobs"]["elt_job"]
     materializable = {k for k, (_, _, m, _) in reference["assets"].items() if m}
     assert elt == materializable and len(elt) == 47
     assert reference["jobs"]["full_refresh_job"] == (elt, "true")
+    cdc, _ = reference["jobs"]["cdc_changes_job"]  # what is built from the replicated tables
+    names = {k.path[-1] for k in cdc}
+    assert {"rpt_order_status", "fct_orders", "snapshot"} <= names
+    assert not {"fct_web_events", "rpt_web_traffic_daily"} & names
+    assert not any(k.path[0].startswith("raw_") for k in cdc) and cdc < elt

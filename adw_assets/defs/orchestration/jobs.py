@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dagster as dg
 
+from adw_assets.defs.replication.sensors import CDC_JOB
+from adw_assets.defs.source.assets import source_asset_key
 from adw_assets.defs.web_events.assets import WEB_EVENTS_KEY
 from adw_assets.defs.web_events.sensors import REFRESH_JOB
 from adw_assets.lib.dagster_home import FULL_REFRESH_TAG
+from adw_assets.lib.source.catalog import TABLES
 
 # A step that fails for a transient reason (source restarting, a lock held a moment too long)
 # is retried; a real failure still fails the run after the retries.
@@ -28,6 +31,14 @@ FROM_THE_WEB_EVENTS = (
 )
 """What is built from the web events, and the check of the events themselves (not what only
 reads them, such as Omni's dashboards)."""
+_SOURCE_TABLES = dg.AssetSelection.assets(*(source_asset_key(t.schema, t.name) for t in TABLES))
+FROM_THE_REPLICATED_TABLES = (
+    _SOURCE_TABLES.downstream(depth=1, include_self=False)  # the replicated tables
+    .downstream(include_self=False)
+    .materializable()
+)
+"""What is built from the replicated tables (whatever ADW_RAW_PREFIX names them), not the
+tables themselves: `adw replicate --follow` writes those outside Dagster."""
 EVERYTHING_BUILT = dg.AssetSelection.all() | _WEB_EVENTS_CHECKS
 """Every asset the code location materializes (not the external source tables and web
 events): the replicated tables and all that is built from them and from the web events."""
@@ -55,6 +66,15 @@ web_events_job = _job(
     "sensor web_events_landed_sensor while events stream.",
 )
 
+cdc_changes_job = _job(
+    CDC_JOB,
+    FROM_THE_REPLICATED_TABLES,
+    "Everything built from the replicated tables (the incremental dbt models, the marts and "
+    "the dashboard snapshot), after `adw replicate --follow` applied changes; each run selects "
+    "what is downstream of the tables that changed. Owner: the sensor "
+    "cdc_changes_applied_sensor (continuous CDC).",
+)
+
 full_refresh_job = _job(
     "full_refresh_job",
     EVERYTHING_BUILT,
@@ -63,4 +83,4 @@ full_refresh_job = _job(
     **{FULL_REFRESH_TAG: "true"},
 )
 
-jobs = [elt_job, web_events_job, full_refresh_job]
+jobs = [elt_job, web_events_job, cdc_changes_job, full_refresh_job]

@@ -1,5 +1,6 @@
 """Domain ``replication``: the 12 replicated tables, their checks and who replicates them (the
-embedded replicator, or Airbyte with ``ADW_REPLICATION=airbyte``): one graph either way."""
+embedded replicator, or Airbyte with ``ADW_REPLICATION=airbyte``): one graph either way; and
+the sensor that builds on what the continuous CDC mode (``adw replicate --follow``) applied."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import dagster as dg
 from adw_assets.defs.replication.assets import build_replicated_tables
 from adw_assets.defs.replication.checks import build_replication_checks
 from adw_assets.defs.replication.resources import RESOURCE_KEY, replicator_resource
+from adw_assets.defs.replication.sensors import cdc_changes_applied_sensor
 from adw_assets.settings import Settings
 
 
@@ -22,5 +24,6 @@ def build_defs(settings: Settings) -> dg.Definitions:
                 cdc=settings.replication_method == "cdc" and settings.replication != "airbyte",
             )
         ],
+        sensors=[cdc_changes_applied_sensor],
         resources={RESOURCE_KEY: replicator},
     )

@@ -19,6 +19,11 @@ build or the checks can take DuckDB's lock in between (the next batch waits for 
 
 A stop request (Ctrl-C, SIGTERM: :meth:`Follower.stop`) is honoured between micro-batches:
 the batch being applied is committed and acknowledged, then the loop ends.
+
+With ``progress`` (a path: ``adw replicate --follow`` gives ``$ADW_HOME/replication/
+cdc_follow.json``), the streams' applied positions are written there when the loop starts and
+after every acknowledged micro-batch that changed something (:mod:`cdc_progress`): Dagster's
+sensor reads that file, never the warehouse.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 
 from adw_assets.errors import AdwError, ConfigError
-from adw_assets.lib.replication import cdc, cdc_slot, reader
+from adw_assets.lib.replication import cdc, cdc_progress, cdc_slot, reader
 from adw_assets.lib.replication.destination import Destination
 from adw_assets.lib.replication.plan import plan_streams
 from adw_assets.lib.replication.schedule import run_streams
@@ -108,8 +114,10 @@ class Follower:
         workers: int = 2,
         backoff_seconds: float = 1.0,
         raw_history: bool = True,
+        progress: Path | None = None,
     ) -> None:
         self.dsn, self.destination, self.prefix = cdc_dsn, destination, prefix
+        self.progress = progress
         self.batch_changes, self.poll_seconds = batch_changes, poll_seconds
         self.retries, self.workers, self.backoff = retries, workers, backoff_seconds
         self.raw_history = raw_history
@@ -145,6 +153,7 @@ class Follower:
             if not cdc_slot.check_ready(conn):
                 raise cdc_slot.gone(None)
             self._load_applied()
+            self._record_progress()
             while not self.stopping.is_set():
                 batch, full = self._step(conn)
                 if batch is not None:
@@ -218,6 +227,7 @@ class Follower:
             self.acked = end
         if not changes.n:
             return None, full
+        self._record_progress()
         latencies = [((committed - at).total_seconds(), n) for at, n in changes.commits]
         return Batch(changes.n, time.perf_counter() - t0, latencies, end), full
 
@@ -225,6 +235,10 @@ class Follower:
         if self.acked is None:
             self.acked = cdc_slot.confirmed(conn)
         return self.acked
+
+    def _record_progress(self) -> None:
+        if self.progress is not None:
+            cdc_progress.write(self.progress, self.applied)
 
     def _apply(self, changes: cdc.Changes, end: int) -> None:
         from adw_assets.lib.replication.engine import _Run

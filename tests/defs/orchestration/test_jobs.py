@@ -55,3 +55,5 @@ def test_a_model_in_a_new_folder_is_in_the_jobs_that_build_what_it_reads(
     assert {finance, sessions} <= _job_keys(defs, "full_refresh_job")
     web = _job_keys(defs, "web_events_job")
     assert sessions in web and finance not in web
+    cdc = _job_keys(defs, "cdc_changes_job")  # built from the replicated tables
+    assert finance in cdc and sessions not in cdc

@@ -107,6 +107,7 @@ def adw(env: dict, *args: str) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
+@pytest.mark.slow  # 27 s at load 4: each step an adw process
 def test_cli_journey_setup_replicate_deletes_teardown(replica_source, tmp_path):
     """What a user types: `adw replicate --cdc-setup`, `adw source simulate --deletes`,
     `adw replicate`, `adw replicate --cdc-teardown`; the warehouse equals the source."""

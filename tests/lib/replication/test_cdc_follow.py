@@ -183,6 +183,7 @@ def test_follow_reports_rate_and_lag_and_bounds_its_batches(cdc_source, tmp_path
     assert mismatches(cdc_source, path) == {}
 
 
+@pytest.mark.slow  # 24 s at load 4: --follow, then a resync, as adw processes
 def test_dropped_slot_stops_follow_with_the_resync_then_resync_recovers(cdc_source, cdc_env,
                                                                       adw_home):  # fmt: skip
     path = adw_home / "warehouse.duckdb"
