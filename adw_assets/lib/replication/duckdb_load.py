@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from datetime import datetime
 from operator import attrgetter
 
@@ -65,6 +66,12 @@ STAGING_SUFFIX = "_airbyte_tmp"
 """A full sync's staging tables: ``<final table>_airbyte_tmp`` (in the final table's schema,
 so that the swap is a rename) and ``airbyte_internal.<raw table>_airbyte_tmp``, the suffix of
 Airbyte's Destinations v2 for the table an overwrite sync writes before swapping it in."""
+COMMIT_LOCK = threading.Lock()
+"""One commit at a time in this process. Two workers' commits at once crashed DuckDB 1.5.6 once
+(segmentation fault, scale 10: one worker committing its incremental merge, the other its
+staging batches; DuckDB 1.5 lets commits run during another commit's checkpoint). Not
+reproduced since; the workers' cursors are DuckDB's documented way to share one database, so
+the lock is the guard: a commit waits for another, the workers' reads and inserts do not."""
 Tables = dict[tuple[str, str], dict[str, str]]
 """``(schema, table) -> {column: type}``: the warehouse catalog when the run started."""
 
@@ -135,7 +142,8 @@ class DuckDBStreamLoad:
         staged = self.stream.table + STAGING_SUFFIX
         if (self.namespace, staged) in self.tables:  # a killed full sync's: not its data
             self._drop_staging()
-            con.execute("commit; begin transaction")  # even when this sync rolls back
+            self._commit()  # even when this sync rolls back
+            con.execute("begin transaction")
         current = self.tables[(self.namespace, self.stream.table)]
         where = f"DuckDB {self.namespace}.{self.stream.table}"
         duck_type = attrgetter("duck_type")
@@ -254,7 +262,7 @@ class DuckDBStreamLoad:
         self.staged += n
         if self.full and self.staged >= self.staging_rows:  # bounded transactions
             self.staged = 0
-            con.execute("commit")
+            self._commit()
             self.pause("staging_committed", self.stream.name)
             con.execute("begin transaction")
 
@@ -262,7 +270,7 @@ class DuckDBStreamLoad:
         """A full sync: swap the staged tables in (the transaction the state then joins); an
         incremental one has nothing to settle: each batch was folded in as it came."""
         if self.full:
-            self.con.execute("commit")
+            self._commit()
             self.pause("before_swap", self.stream.name)
             self.con.execute("begin transaction")
             self._swap()
@@ -277,7 +285,11 @@ class DuckDBStreamLoad:
         save_state(self.con, state)
 
     def commit(self) -> None:
-        self.con.execute("commit")
+        self._commit()
+
+    def _commit(self) -> None:
+        with COMMIT_LOCK:
+            self.con.execute("commit")
 
     def rollback(self) -> None:
         with contextlib.suppress(Exception):  # no transaction left open: nothing to undo
