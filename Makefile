@@ -12,16 +12,27 @@ export DO_NOT_TRACK := 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_DISABLE_TELEMETRY := 1
 
-.PHONY: up test lint format install lock lock-check wheel clean bigquery-env
+.PHONY: up test test-slow test-all lint format install lock lock-check wheel clean bigquery-env
 
 up: $(STAMP)
 	$(BIN)/adw up
 
 # One pytest worker per core (pytest-xdist); a test file stays on one worker, so its module
 # fixtures (a seeded source, a replicated warehouse) are built once. PYTEST_WORKERS=0: serial.
+# Two tiers of one suite: `make test` runs every test not marked slow (the journeys through
+# adw, dg and dbt on both warehouses included: minutes); `make test-slow` runs the tests marked
+# slow (kill -9 trials, whole pipelines on the real data, the live Dagster webserver: the rest
+# of CI's time); `make test-all` runs both in one session. CI (.ci/run) runs the two tiers.
 PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile
 test: $(STAMP) bigquery-env
-	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP) bigquery-env
+	$(PYTEST) -m slow $(PYTEST_ARGS)
+
+test-all: $(STAMP) bigquery-env
+	$(PYTEST) $(PYTEST_ARGS)
 
 # The BigQuery API emulator lives in its own .venv-bq (its pins stay out of .venv); where it
 # cannot install, the tests marked bigquery skip with a reason.

@@ -15,6 +15,9 @@ it (a new process, timed from the outside):
   4. `adw build` with nothing new
   5. 1% changes, `adw replicate` (wall) vs the engine alone (`replicate_from_settings`, timed
      inside its process, after another 1%)
+  6. Dagster's floor: bench/dagster_floor.py runs a run of the same shape as the dbt step and
+     the snapshot (and as the replication and its checks), each asset and check a no-op, in a
+     new process and a fresh instance with adw's instance YAML
 With --against, the other commit runs in a temporary git worktree with this venv, the two
 checkouts alternating step by step so both see the same machine. Both manifests are prepared
 before timing (a fresh clone parses once; that is not what is measured). Prints one table and
@@ -44,6 +47,17 @@ from adw_assets.lib.replication import replicate_from_settings
 t = time.perf_counter(); replicate_from_settings(get_settings()); print(time.perf_counter() - t)
 """
 DBT_ENV = "import json; from adw_assets.lib.dbt import dbt_env; print(json.dumps(dbt_env()))"
+# assets and checks of each step of elt_job (bench/dagster_floor.py runs a run of that shape)
+SHAPES = """
+import json
+import dagster as dg
+from adw_assets.cli import pipeline
+defs = pipeline.load_definitions()
+shape = {d.node_def.name: f"{len(d.keys)}:{len(d.check_keys)}"
+         for d in [*defs.assets, *defs.asset_checks]
+         if isinstance(d, dg.AssetsDefinition) and d.is_executable}
+print(json.dumps(shape))
+"""
 ROWS = [
     ("up", "`adw up` cold, fresh ADW_HOME"),
     ("dbt_full", "plain `dbt build --full-refresh` (partial parse)"),
@@ -56,10 +70,13 @@ ROWS = [
     ("build_noop", "`adw build` with nothing new"),
     ("replicate_cmd", "`adw replicate` after 1% (command)"),
     ("replicate_engine", "the replication engine alone after 1%"),
+    ("floor_build", "Dagster alone, a run shaped like `adw build`"),
+    ("floor_replicate", "Dagster alone, a run shaped like `adw replicate`"),
 ]
 RATIOS = [
     ("build_full", "dbt_full", "`adw build` / plain dbt, full"),
     ("build_incr", "dbt_incr", "`adw build` / plain dbt, after 1%"),
+    ("floor_build", "dbt_full", "Dagster alone (no work) / plain dbt, full"),
 ]
 
 
@@ -157,6 +174,15 @@ class Checkout:
         self.changes()
         self.figures["replicate_engine"] = float(self.python("-c", ENGINE)[1].split()[-1])
         yield
+        shape = json.loads(self.python("-c", SHAPES)[1].strip().splitlines()[-1])
+        self.floor("floor_build", shape["adw_dbt_models"], shape["dashboard__snapshot"])
+        self.floor("floor_replicate", shape["replicated_tables"], shape["replication_checks"])
+        yield
+
+    def floor(self, key: str, *steps: str) -> None:
+        """Dagster alone: a run of the same assets and checks per step, doing no work."""
+        self.figures[key] = self.python(str(REPO / "bench" / "dagster_floor.py"), *steps)[0]
+        self.cpu[key] = self.last_cpu
 
     def close(self) -> None:
         subprocess.run([sys.executable, *ADW, "source", "stop"], cwd=self.path, env=self.env,

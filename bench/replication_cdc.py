@@ -118,6 +118,10 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--queued", type=int, default=100_000)
     ap.add_argument("--memory-changes", type=int, default=1_000_000)
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="where the bench's PostgreSQL and DuckDB live (default: a new folder "
+                    "under the temp dir; a shared /tmp swept by others once removed it mid-run, "
+                    "and PostgreSQL stops within a minute of losing its data folder)")  # fmt: skip
     args = ap.parse_args()
     for k, v in QUIET_ENV.items():
         os.environ.setdefault(k, v)
@@ -129,7 +133,9 @@ def main() -> None:
     from adw_assets.settings import CDC_ROLE
 
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
-    workdir = Path(tempfile.mkdtemp(prefix="adw-bench-cdc-"))
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="adw-bench-cdc-", dir=args.workdir))
     server = start_server(workdir / "pg")
     try:
         with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
@@ -198,6 +204,16 @@ def main() -> None:
         samples = [s for s in samples if s]
         tenth = max(1, len(samples) // 10)
         first, last = sum(samples[:tenth]) / tenth, sum(samples[-tenth:]) / tenth
+    except BaseException:  # why the server went away, if it did, is in its log
+        log = workdir / "pg" / "log"
+        if not workdir.exists():
+            say(f"the bench's work folder {workdir} was removed while it ran (by another "
+                "process); PostgreSQL stops within a minute of losing its data folder. Rerun "
+                "with --workdir outside the shared temp dir.")  # fmt: skip
+        if log.exists():
+            say("the bench's PostgreSQL log, last 40 lines:")
+            say("".join(log.read_text(errors="replace").splitlines(True)[-40:]))
+        raise
     finally:
         server.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)

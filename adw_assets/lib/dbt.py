@@ -17,6 +17,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -300,6 +302,33 @@ def run_target(settings: Settings, name: str) -> Path:
     if cached.exists() and not (target / PARTIAL_PARSE).exists():
         shutil.copyfile(cached, target / PARTIAL_PARSE)
     return target
+
+
+@contextmanager
+def partial_parse_ahead(settings: Settings) -> Iterator[None]:
+    """In a home without a partial parse yet (a fresh ``ADW_HOME``), run ``dbt parse`` in the
+    background while the block runs (``adw up`` seeds the source meanwhile) and keep its
+    partial parse for this home, so the first build parses only what changed, not the whole
+    project. dbt checks that file against the profile, the project and the environment, and
+    parses everything again if any differs; a failed parse here only leaves that to the build,
+    which reports dbt's errors itself."""
+    root = settings.home / "dbt"
+    if (root / PARTIAL_PARSE).exists():
+        yield
+        return
+    target = run_target(settings, f"parse-{os.getpid()}")
+
+    def parse() -> None:
+        with contextlib.suppress(Exception):  # the build parses again and reports dbt's errors
+            run_dbt(["parse", "--quiet"], settings=settings, target_path=target, check=False)
+
+    parse = threading.Thread(target=parse, name="adw-dbt-parse", daemon=True)
+    parse.start()
+    try:
+        yield
+    finally:
+        parse.join()
+        finish_run_target(settings, target)
 
 
 def finish_run_target(settings: Settings, target: Path, keep: int = 10) -> None:

@@ -139,3 +139,18 @@ def test_adw_up_is_one_elt_job_run_whose_checks_all_ran(up):
     assert (home / "serving" / "snapshot.duckdb").is_file()  # the dashboard's snapshot
     for step in ("replication", "replication checks", "dbt build", "dashboard snapshot"):
         assert re.search(rf"^{step}\s+\d+\.\d$", proc.stdout, re.M), step
+
+
+def test_the_first_build_of_a_fresh_home_parses_only_what_changed(up):
+    """dbt parsed the project while the source was seeded, so the build of the same `adw up`
+    reused that parse instead of parsing the whole project again (docs/performance.md)."""
+    proc, home = up
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    runs = home / "dbt" / "runs"
+    [parse] = runs.glob("parse-*")
+    assert "Starting full parse" in (parse / "dbt.log").read_text()  # the home had none
+    [build] = runs.glob("*-adw_dbt_models")
+    log = (build / "dbt.log").read_text()
+    assert "Starting full parse" not in log, log[:3000]
+    assert "Unable to do partial parsing" not in log, log[:3000]
+    assert (home / "dbt" / "partial_parse.msgpack").is_file()

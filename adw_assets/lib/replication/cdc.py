@@ -31,8 +31,9 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,17 +96,17 @@ class SnapshotSource:
 
 
 class ChangeSource:
-    """The changes of one run, grouped by stream: text rows in the catalog's column order."""
+    """The changes of one run, grouped by stream: Arrow tables in the catalog's column order."""
 
     cursor_field = LSN
 
-    def __init__(self, rows: dict[str, list[list]], upto: int) -> None:
+    def __init__(self, rows: dict[str, pa.Table], upto: int) -> None:
         self.rows, self.upto = rows, upto
 
     def batches(self, pg, stream: Stream, full: bool, since, batch_rows: int):
-        rows = self.rows.get(stream.name, [])
-        for start in range(0, len(rows), batch_rows):
-            yield to_arrow(stream, rows[start : start + batch_rows])
+        table = self.rows.get(stream.name)
+        for start in range(0, table.num_rows if table is not None else 0, batch_rows):
+            yield table.slice(start, batch_rows)
 
     def cursor_of(self, batch: pa.Table) -> datetime | None:
         return pc.max(batch[UPDATED_AT]).as_py()
@@ -114,38 +115,59 @@ class ChangeSource:
         return self.upto
 
 
-def to_arrow(stream: Stream, rows: list[list]) -> pa.Table:
-    """Text rows (PostgreSQL's output, None for NULL) as the cursor reader types them: written
-    as CSV and parsed with the reader's own conversion, so both readers land the same values."""
-    names = [c.name for c in stream.columns]
-    text = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
+PG_EPOCH_US = int(pgo.PG_EPOCH.timestamp()) * 1_000_000
+
+
+def to_arrow(stream: Stream, messages: list[bytes], positions: list[int], lsns: np.ndarray,
+             committed_us: np.ndarray) -> pa.Table:  # fmt: skip
+    """The changes ``messages`` of one relation (``positions``: each catalog column's index in
+    the relation, -1 when it has none) as the stream's Arrow table. The text values are parsed
+    as the cursor reader parses its COPY text (written as CSV and read with the reader's own
+    conversion), so both readers land the same values; the CDC columns are built from the
+    transactions' ``lsns`` and commit times (microseconds since 2000-01-01)."""
+    parsed = pgo.parse_changes(messages)
+    n = len(messages)
+    source = stream.columns[: -len(CDC_FIELDS)]
+    text = {}
+    for col, i in zip(source, positions, strict=False):
+        if i < 0:
+            text[col.name] = pa.nulls(n, pa.string())
+            continue
+        values, unchanged = parsed.columns[i]
+        if unchanged.any():
+            raise AdwError(
+                f"column {col.name}: an update left a large (TOASTed) value out of the change "
+                "stream, which adw's CDC reader cannot rebuild yet. Resync with `adw replicate "
+                "--full-refresh`, or set ADW_REPLICATION_METHOD=cursor."
+            )
+        if col.pg_type == "bytea":  # \x<hex> -> base64, as the COPY gives
+            values = pa.array(
+                [None if v is None else base64.b64encode(bytes.fromhex(v[2:])).decode()
+                 for v in values.to_pylist()], pa.string(),
+            )  # fmt: skip
+        text[col.name] = values
     out = io.BytesIO()
-    pacsv.write_csv(text, out, pacsv.WriteOptions(include_header=False, quoting_style="all_valid"))
-    read, parse, convert = reader._csv_options(stream)
-    return pacsv.read_csv(
+    options = pacsv.WriteOptions(include_header=False, quoting_style="all_valid")
+    pacsv.write_csv(pa.table(text), out, options)
+    read, parse, convert = reader._csv_options(replace(stream, columns=source))
+    table = pacsv.read_csv(
         io.BytesIO(out.getvalue()), read_options=read, parse_options=parse,
         convert_options=convert,
     )  # fmt: skip
-
-
-def _text(column: Column, value):
-    if value is pgo.UNCHANGED:
-        raise AdwError(
-            f"column {column.name}: an update left a large (TOASTed) value out of the change "
-            "stream, which adw's CDC reader cannot rebuild yet. Resync with `adw replicate "
-            "--full-refresh`, or set ADW_REPLICATION_METHOD=cursor."
-        )
-    if value is not None and column.pg_type == "bytea":  # \x<hex> -> base64, as the COPY gives
-        return base64.b64encode(bytes.fromhex(value[2:])).decode()
-    return value
+    at = pa.array(committed_us + PG_EPOCH_US, pa.timestamp("us"))
+    deleted = pc.if_else(pa.array(parsed.ops == ord("D")), at, pa.scalar(None, at.type))
+    cdc = ((LSN, pa.array(lsns, pa.int64())), (UPDATED_AT, at), (DELETED_AT, deleted))
+    for name, column in cdc:
+        table = table.append_column(name, column)
+    return table
 
 
 @dataclass
 class Changes:
     """What one read of the slot returned (:func:`read_changes`)."""
 
-    rows: dict[str, list[list]]
-    """Per stream, text rows in the catalog's column order, in commit order."""
+    rows: dict[str, pa.Table]
+    """Per stream, its changes as Arrow tables in the catalog's column order, in commit order."""
     n: int
     """Changes to the replicated streams (rows skipped as already applied not counted)."""
     messages: int
@@ -154,6 +176,20 @@ class Changes:
     """The end of the last transaction read (None when none was)."""
     commits: list[tuple[datetime, int]] = field(default_factory=list)
     """(commit time, changes) of every transaction with changes to the streams."""
+
+
+@dataclass
+class _Group:
+    """The changes of one stream under one relation message (its column positions)."""
+
+    stream: Stream
+    positions: list[int]
+    messages: list[bytes] = field(default_factory=list)
+    txns: list[int] = field(default_factory=list)
+    """Each change's transaction, an index into the read's transactions."""
+
+
+_CHANGE_KINDS = frozenset(b"IUD")
 
 
 def read_changes(
@@ -165,44 +201,58 @@ def read_changes(
 ) -> Changes:
     """The rows of the transactions committed before ``upto`` (with ``limit``, of the first
     of them, whole, until they hold ``limit`` messages), per stream, in commit order, skipping
-    a stream's transactions below its ``applied`` LSN."""
-    relations: dict[int, tuple[Stream, list[int]]] = {}
+    a stream's transactions below its ``applied`` LSN. The loop over the messages only sorts
+    the row changes by relation; :func:`to_arrow` parses them, many at a time."""
+    relations: dict[int, _Group] = {}
+    groups: list[_Group] = []
+    txns: list[tuple[int, int]] = []  # (final LSN, commit time in microseconds since 2000)
     out = Changes({}, 0, 0, None)
-    begin: pgo.Begin | None = None
-    in_txn = 0
-    for _lsn, data in cdc_slot.peek(conn, upto, limit):
+    final_lsn, in_txn = 0, 0
+    for data in cdc_slot.peek(conn, upto, limit):
         out.messages += 1
+        kind = data[0]
+        if kind in _CHANGE_KINDS:
+            group = relations.get(int.from_bytes(data[1:5], "big"))
+            if group is None or final_lsn < applied.get(group.stream.name, 0):
+                continue  # not replicated, or written by an earlier run before the slot moved
+            group.messages.append(data)
+            group.txns.append(len(txns) - 1)
+            in_txn += 1
+            continue
         msg = pgo.decode(data)
         if isinstance(msg, pgo.Begin):
-            begin, in_txn = msg, 0
+            final_lsn, in_txn = msg.final_lsn, 0
+            txns.append((msg.final_lsn, (msg.committed_at - pgo.PG_EPOCH) // _US))
         elif isinstance(msg, pgo.Commit):
             out.end_lsn = msg.end_lsn
             if in_txn:
                 out.commits.append((msg.committed_at, in_txn))
+                out.n += in_txn
         elif isinstance(msg, pgo.Relation):
             stream = catalog.get(f"{msg.schema}.{msg.table}")
             if stream is not None:
                 source = {c: i for i, c in enumerate(msg.columns)}
-                relations[msg.relid] = (stream, [source.get(c.name, -1) for c in stream.columns])
-        elif isinstance(msg, pgo.Change) and msg.relid in relations:
-            stream, positions = relations[msg.relid]
-            if begin.final_lsn < applied.get(stream.name, 0):
-                continue  # written by an earlier run before the slot was acknowledged
-            at = begin.committed_at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-            row = [
-                None if i < 0 else _text(col, msg.values[i])
-                for col, i in zip(stream.columns, positions, strict=True)
-            ]
-            row[-3:] = [str(begin.final_lsn), at, at if msg.op == "D" else None]
-            out.rows.setdefault(stream.name, []).append(row)
-            out.n += 1
-            in_txn += 1
+                positions = [source.get(c.name, -1) for c in stream.columns[: -len(CDC_FIELDS)]]
+                relations[msg.relid] = _Group(stream, positions)
+                groups.append(relations[msg.relid])
         elif isinstance(msg, pgo.Truncate):
             raise AdwError(
                 "a table was truncated in the source; CDC cannot replay a truncate. Resync with "
                 "`adw replicate --full-refresh`."
             )
+    lsn_of = np.array([t[0] for t in txns], np.int64)
+    at_of = np.array([t[1] for t in txns], np.int64)
+    parts: dict[str, list[pa.Table]] = {}
+    for g in groups:
+        if g.messages:
+            index = np.array(g.txns, np.int64)
+            table = to_arrow(g.stream, g.messages, g.positions, lsn_of[index], at_of[index])
+            parts.setdefault(g.stream.name, []).append(table)
+    out.rows = {name: pa.concat_tables(tables) for name, tables in parts.items()}
     return out
+
+
+_US = timedelta(microseconds=1)
 
 
 def replicate_cdc(

@@ -184,20 +184,19 @@ def confirmed(conn: psycopg.Connection) -> int:
     return lsn_int(row[0])
 
 
-def peek(
-    conn: psycopg.Connection, upto: int, limit: int | None = None
-) -> Iterator[tuple[int, bytes]]:
+def peek(conn: psycopg.Connection, upto: int, limit: int | None = None) -> Iterator[bytes]:
     """The slot's messages of the transactions committed before ``upto``, not consumed; with
     ``limit``, only the first transactions, whole, until they hold at least ``limit``
-    messages (PostgreSQL stops decoding at the first commit past it)."""
-    with conn.cursor() as cur:
+    messages (PostgreSQL stops decoding at the first commit past it). Fetched in binary (no
+    hex to decode), the whole read at once."""
+    with conn.cursor(binary=True) as cur:
         cur.execute(
-            "select lsn::text, data from pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, "
+            "select data from pg_logical_slot_peek_binary_changes(%s, %s::pg_lsn, "
             "%s, 'proto_version', '1', 'publication_names', %s)",
             (SLOT, lsn_text(upto), limit, PUBLICATION),
         )
-        for lsn, data in cur:
-            yield lsn_int(lsn), data
+        for (data,) in cur.fetchall():
+            yield data
 
 
 def current_lsn(conn: psycopg.Connection) -> int:
@@ -259,7 +258,7 @@ def lag(conn: psycopg.Connection, attempts: int = 10) -> SlotLag:
                 time.sleep(0.1)
             continue
         if first is not None:
-            message = pgo.decode(first[1])
+            message = pgo.decode(first)
             oldest = getattr(message, "committed_at", None)
         break
     behind = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0

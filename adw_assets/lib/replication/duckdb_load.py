@@ -379,9 +379,11 @@ class DuckDBStreamLoad:
             )
         if existed or new:
             self._insert_final("_adw_apply", {c: quote(c) for c in values}, extracted_at)
-        if self.cursor_field == CDC_CURSOR:  # Airbyte's CDC deletes: the record leaves
+        if self.cursor_field == CDC_CURSOR and (existed or new):  # CDC deletes: the record
+            # leaves; only rows this batch wrote can be delete records, so only its keys are read
             self.deleted += con.execute(
-                f"delete from {self.final} where {quote(CDC_DELETED_AT)} is not null"
+                f"delete from {self.final} where {quote(CDC_DELETED_AT)} is not null and "
+                f"{pk[0]} in (select {pk[0]} from _adw_apply)"
             ).fetchall()[0][0]
         con.execute("drop table _adw_apply; drop table _adw_read")
         self.inserted += int(new)
