@@ -348,14 +348,14 @@ class DuckDBStreamLoad:
         # is never read whole, so the cost does not grow with the table's width and size)
         key = self.stream.primary_key[0]
         held = (
-            f"(select {', '.join(pk)}, {cursor} from {self.final} where {pk[0]} in "
-            f"(select {values.get(key, quote(key))} from {view}))"
+            f"(select {', '.join(pk)}, {cursor}, rowid as _adw_rowid from {self.final} "
+            f"where {pk[0]} in (select {values.get(key, quote(key))} from {view}))"
         )
         on_key = " and ".join(f"f.{c} = s.{c}" for c in pk)
         con.execute(
             f"create or replace temp table _adw_read as select s.*, f.{pk[0]} is not null as "
-            f"_adw_existed, f.{cursor} as _adw_old_cursor, false as _adw_same from (select "
-            f"{RAW_ID}, {_SEQ}, {read} from {view}) s left join {held} f on {on_key}"
+            f"_adw_existed, f.{cursor} as _adw_old_cursor, f._adw_rowid, false as _adw_same "
+            f"from (select {RAW_ID}, {_SEQ}, {read} from {view}) s left join {held} f on {on_key}"
         )
         same = f"row({new_row}) is not distinct from row({old_row})"
         ties = "(select * from _adw_read where _adw_existed and {} )"
@@ -383,11 +383,10 @@ class DuckDBStreamLoad:
             "select count(*) filter (where _adw_existed), count(*) filter (where not "
             "_adw_existed) from _adw_apply"
         ).fetchall()[0]
-        if existed:
+        if existed:  # by row id: the scan of the final table reads none of its columns
             con.execute(
-                f"delete from {self.final} f using _adw_apply a where a._adw_existed and "
-                + " and ".join(f"f.{c} = a.{c}" for c in pk)
-                + f" and f.{pk[0]} in (select {pk[0]} from _adw_apply where _adw_existed)"
+                f"delete from {self.final} where rowid in "
+                "(select _adw_rowid from _adw_apply where _adw_existed)"
             )
         if existed or new:
             self._insert_final("_adw_apply", {c: quote(c) for c in values}, extracted_at)
