@@ -115,6 +115,9 @@ class Settings(BaseModel):
     """source table size (MB, heap and TOAST) from which a full sync reads it in page ranges"""
     replication_memory_limit: str = var("128MB", pattern=DUCKDB_SIZE)
     """DuckDB memory limit during a sync"""
+    replication_staging_rows: int = var(250_000, ge=1)
+    """a full sync into DuckDB commits its staging tables every this many rows (DuckDB holds
+    about 90 bytes a row until a commit; the swap into the final table comes last)"""
     replication_raw_history: bool = True
     """keep the raw history tables in `airbyte_internal` (false: final tables only, like
     Airbyte's direct-load destinations)"""

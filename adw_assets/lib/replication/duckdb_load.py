@@ -6,8 +6,15 @@
   read (a row read again exactly as held is not appended again), its ``_airbyte_data`` a typed
   STRUCT of the record (``to_json(_airbyte_data)`` is Airbyte's JSON).
 
-A full sync (first sync, or full refresh) recreates the final table and bulk-inserts each
-batch; an incremental sync folds each batch in by primary key (delete + insert). Raw ids are
+A full sync (first sync, or full refresh) bulk-inserts each batch into staging tables, as
+Airbyte's overwrite syncs do (``<table>_airbyte_tmp`` beside the final table and the raw
+history), **one transaction per batch**: DuckDB holds memory for every statement of an open
+transaction until it commits, so a full sync in one transaction grew with the table (2.9 GB at
+12M order lines). The last transaction swaps the staging tables in (the final table renamed,
+the raw records appended to the history, or renamed when there is none yet) and writes the
+state: a kill before it leaves the old tables and state as they were, and the next sync of the
+stream drops the staging tables left behind. An incremental sync folds each batch in by
+primary key (delete + insert), in one transaction. Raw ids are
 random UUIDs made in numpy and carried on the Arrow batch, so the raw and final inserts read the
 batch directly and agree without a staging copy.
 
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from datetime import datetime
 from operator import attrgetter
 
@@ -27,6 +35,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from adw_assets.lib.replication import faults
 from adw_assets.lib.replication.catalog import is_widening
 from adw_assets.lib.replication.destination import LoadPlan
 from adw_assets.lib.replication.layout import (
@@ -53,6 +62,16 @@ AIRBYTE_TYPES = dict(
 )
 RAW_ID = "_airbyte_raw_id"
 _SEQ = "_adw_seq"
+STAGING_SUFFIX = "_airbyte_tmp"
+"""A full sync's staging tables: ``<final table>_airbyte_tmp`` (in the final table's schema,
+so that the swap is a rename) and ``airbyte_internal.<raw table>_airbyte_tmp``, the suffix of
+Airbyte's Destinations v2 for the table an overwrite sync writes before swapping it in."""
+COMMIT_LOCK = threading.Lock()
+"""One commit at a time in this process. Two workers' commits at once crashed DuckDB 1.5.6 once
+(segmentation fault, scale 10: one worker committing its incremental merge, the other its
+staging batches; DuckDB 1.5 lets commits run during another commit's checkpoint). Not
+reproduced since; the workers' cursors are DuckDB's documented way to share one database, so
+the lock is the guard: a commit waits for another, the workers' reads and inserts do not."""
 Tables = dict[tuple[str, str], dict[str, str]]
 """``(schema, table) -> {column: type}``: the warehouse catalog when the run started."""
 
@@ -75,11 +94,26 @@ class DuckDBStreamLoad:
     worker's own: opened with ``begin transaction``, ended by :meth:`commit` or
     :meth:`rollback`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, plan: LoadPlan, tables: Tables) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, plan: LoadPlan, tables: Tables,
+                 staging_rows: int = 250_000) -> None:  # fmt: skip
         con.execute("begin transaction")
         self.con, self.stream, self.namespace = con, plan.stream, plan.namespace
         self.final = qualified(plan.namespace, plan.stream.table)
-        self.raw = qualified(INTERNAL_SCHEMA, raw_table_name(plan.namespace, plan.stream.table))
+        raw = raw_table_name(plan.namespace, plan.stream.table)
+        self.raw = qualified(INTERNAL_SCHEMA, raw)
+        self.final_tmp = qualified(plan.namespace, plan.stream.table + STAGING_SUFFIX)
+        self.raw_tmp = qualified(INTERNAL_SCHEMA, raw + STAGING_SUFFIX)
+        self.raw_swap = ""
+        """How the staged raw records join the history: ``rename`` (no history yet),
+        ``append``, or ``archive`` (the old history renamed first); set by :meth:`prepare`."""
+        self.raw_widen: dict[str, str] | None = None
+        self.json_history = False
+        self.pause = faults.from_settings()
+        self.staged, self.staging_rows = 0, staging_rows
+        """Rows of a full sync written in the open transaction; it commits at ``staging_rows``
+        (``ADW_REPLICATION_STAGING_ROWS``). Not every 100,000-row batch: DuckDB then left
+        much of the data to the run's last checkpoint (scale 10: 5 s and 100 MB written at
+        the end, 300 MB more memory); every 250,000 rows it did not."""
         self.generation, self.full, self.raw_history = plan.generation, plan.full, plan.raw_history
         self.tables = tables
         """The warehouse's tables and their columns when the run started: one catalog query
@@ -101,10 +135,15 @@ class DuckDBStreamLoad:
             self.full = True
             cols = [f"{quote(n)} {t}" for n, t in AIRBYTE_TYPES.items()]
             cols += [f"{quote(c.name)} {c.duck_type}" for c in self.stream.columns]
-            con.execute(f"drop table if exists {self.final}")
-            con.execute(f"create table {self.final} ({', '.join(cols)})")
+            self._drop_staging()  # left by a killed or failed full sync
+            con.execute(f"create table {self.final_tmp} ({', '.join(cols)})")
             self._prepare_raw()
             return changes
+        staged = self.stream.table + STAGING_SUFFIX
+        if (self.namespace, staged) in self.tables:  # a killed full sync's: not its data
+            self._drop_staging()
+            self._commit()  # even when this sync rolls back
+            con.execute("begin transaction")
         current = self.tables[(self.namespace, self.stream.table)]
         where = f"DuckDB {self.namespace}.{self.stream.table}"
         duck_type = attrgetter("duck_type")
@@ -125,39 +164,76 @@ class DuckDBStreamLoad:
         if not self.raw_history:
             return
         con, table = self.con, raw_table_name(self.namespace, self.stream.table)
+        fields = {c.name: c.duck_type for c in self.stream.columns}
         if (INTERNAL_SCHEMA, table) not in self.tables:
-            self._create_raw({c.name: c.duck_type for c in self.stream.columns})
+            self.raw_swap = "rename"
+            self._create_raw(self.raw_tmp if self.full else self.raw, fields)
             return
         current = None
         if self.tables[(INTERNAL_SCHEMA, table)]["_airbyte_data"].startswith("STRUCT"):
             current = _struct_fields(con, qualified(INTERNAL_SCHEMA, table))
         if current is not None:
-            wanted = current | {c.name: c.duck_type for c in self.stream.columns}
-            self.raw_fields = list(wanted)
-            if wanted == current:
-                return
+            wanted = current | fields
             if all(t == current.get(n, t) or is_widening(current[n], t)
                    for n, t in wanted.items()):  # fmt: skip
-                con.execute(
-                    f"alter table {self.raw} alter column _airbyte_data "
-                    f"set data type {_struct(wanted)}"
-                )
+                self.raw_swap, self.raw_fields = "append", list(wanted)
+                self.raw_widen = wanted if wanted != current else None
+                if self.full:  # the history is widened at the swap
+                    self._create_raw(self.raw_tmp, wanted)
+                elif self.raw_widen:
+                    self._widen_raw(wanted)
                 return
         # a JSON history (written before the STRUCT layout), or a type the STRUCT cannot hold
         # after a full refresh: keep the old history as it is, start a new one
-        archive = f"{table}__json" if current is None else f"{table}__before_gen{self.generation}"
-        con.execute(f"alter table {self.raw} rename to {quote(archive)}")
-        self._create_raw({c.name: c.duck_type for c in self.stream.columns})
+        self.raw_swap, self.json_history = "archive", current is None
+        if not self.full:
+            self._archive_raw(self.json_history)
+        self._create_raw(self.raw_tmp if self.full else self.raw, fields)
 
-    def _create_raw(self, fields: dict[str, str]) -> None:
+    def _widen_raw(self, fields: dict[str, str]) -> None:
         self.con.execute(
-            f"create table {self.raw} (_airbyte_raw_id uuid not null, "
+            f"alter table {self.raw} alter column _airbyte_data set data type {_struct(fields)}"
+        )
+
+    def _archive_raw(self, json_history: bool) -> None:
+        table = raw_table_name(self.namespace, self.stream.table)
+        archive = f"{table}__json" if json_history else f"{table}__before_gen{self.generation}"
+        self.con.execute(f"alter table {self.raw} rename to {quote(archive)}")
+
+    def _create_raw(self, name: str, fields: dict[str, str]) -> None:
+        self.con.execute(
+            f"create table {name} (_airbyte_raw_id uuid not null, "
             "_airbyte_extracted_at timestamp with time zone not null, "
             "_airbyte_loaded_at timestamp with time zone, "
             f"_airbyte_data {_struct(fields)} not null, _airbyte_meta json, "
             "_airbyte_generation_id bigint)"
         )
         self.raw_fields = list(fields)
+
+    def _drop_staging(self) -> None:
+        self.con.execute(
+            f"drop table if exists {self.final_tmp}; drop table if exists {self.raw_tmp}"
+        )
+
+    def _swap(self) -> None:
+        """Put the staged tables in place of the final table and into the raw history, in the
+        transaction that then writes the state: renames, and one INSERT of the raw records
+        into an existing history (one statement: DuckDB's memory stays flat)."""
+        con = self.con
+        con.execute(f"drop table if exists {self.final}")
+        con.execute(f"alter table {self.final_tmp} rename to {quote(self.stream.table)}")
+        if not self.raw_history:
+            return
+        if self.raw_swap == "append":
+            if self.raw_widen:
+                self._widen_raw(self.raw_widen)
+            con.execute(f"insert into {self.raw} select * from {self.raw_tmp}")
+            con.execute(f"drop table {self.raw_tmp}")
+            return
+        if self.raw_swap == "archive":
+            self._archive_raw(self.json_history)
+        raw = raw_table_name(self.namespace, self.stream.table)
+        con.execute(f"alter table {self.raw_tmp} rename to {quote(raw)}")
 
     # -- data -------------------------------------------------------------------------
 
@@ -176,16 +252,28 @@ class DuckDBStreamLoad:
         try:
             values = {c.name: _value(c) for c in self.stream.columns}
             if self.full:
-                self._append_raw(view, values, extracted_at)
-                self.inserted += self._insert_final(view, values, extracted_at)
+                self._append_raw(view, values, extracted_at, into=self.raw_tmp)
+                self.inserted += self._insert_final(view, values, extracted_at, self.final_tmp)
             else:
                 self._merge(view, values, extracted_at)
         finally:
             con.unregister(view)
         self.rows_read += n
+        self.staged += n
+        if self.full and self.staged >= self.staging_rows:  # bounded transactions
+            self.staged = 0
+            self._commit()
+            self.pause("staging_committed", self.stream.name)
+            con.execute("begin transaction")
 
     def finish(self) -> None:
-        """Nothing to settle: each batch was folded in as it came."""
+        """A full sync: swap the staged tables in (the transaction the state then joins); an
+        incremental one has nothing to settle: each batch was folded in as it came."""
+        if self.full:
+            self._commit()
+            self.pause("before_swap", self.stream.name)
+            self.con.execute("begin transaction")
+            self._swap()
 
     @property
     def changed(self) -> bool:
@@ -197,30 +285,39 @@ class DuckDBStreamLoad:
         save_state(self.con, state)
 
     def commit(self) -> None:
-        self.con.execute("commit")
+        self._commit()
+
+    def _commit(self) -> None:
+        with COMMIT_LOCK:
+            self.con.execute("commit")
 
     def rollback(self) -> None:
         with contextlib.suppress(Exception):  # no transaction left open: nothing to undo
             self.con.execute("rollback")
+        if self.full:  # the batches staged so far: not the stream's data
+            with contextlib.suppress(Exception):  # else the next sync drops them
+                self._drop_staging()
 
     def _append_raw(self, source: str, values: dict[str, str], extracted_at: datetime,
-                    where: str = "") -> None:  # fmt: skip
+                    where: str = "", into: str | None = None) -> None:  # fmt: skip
         if not self.raw_history:
             return
         data = ", ".join(f"{quote(f)} := {values.get(f, 'null')}" for f in self.raw_fields)
         n = self.con.execute(
-            f"insert into {self.raw} select {RAW_ID}, ?, current_timestamp, struct_pack({data}), "
+            f"insert into {into or self.raw} select {RAW_ID}, ?, current_timestamp, "
+            f"struct_pack({data}), "
             f"cast(? as json), ? from {source} {where}",
             [extracted_at, self.meta, self.generation],
         ).fetchall()[0][0]
         self.raw_appended += int(n)
 
-    def _insert_final(self, source: str, values: dict[str, str], extracted_at: datetime) -> int:
+    def _insert_final(self, source: str, values: dict[str, str], extracted_at: datetime,
+                      into: str | None = None) -> int:  # fmt: skip
         names = ", ".join(quote(c) for c in values)
         n = self.con.execute(
-            f"insert into {self.final} (_airbyte_raw_id, _airbyte_extracted_at, _airbyte_meta, "
-            f"_airbyte_generation_id, {names}) select {RAW_ID}, ?, cast(? as json), ?, "
-            f"{', '.join(values.values())} from {source}",
+            f"insert into {into or self.final} (_airbyte_raw_id, _airbyte_extracted_at, "
+            f"_airbyte_meta, _airbyte_generation_id, {names}) select {RAW_ID}, ?, "
+            f"cast(? as json), ?, {', '.join(values.values())} from {source}",
             [extracted_at, self.meta, self.generation],
         ).fetchall()[0][0]
         return int(n)
@@ -244,19 +341,31 @@ class DuckDBStreamLoad:
         read = ", ".join(f"{v} as {quote(c)}" for c, v in values.items())
         # the IN prefilter lets the scan of the final table skip what the batch cannot match
         # (a plain hash join reads every column of every row): incremental syncs then cost
-        # what they change, not what the table holds (scale 10 join 47 -> 16 ms)
+        # what they change, not what the table holds (scale 10 join 47 -> 16 ms). Only the key
+        # and cursor columns are read for every row the batch names; the whole old row only
+        # where the cursor ties (a row read again), the join on the cursor letting DuckDB skip
+        # the row groups whose cursors are all older (issue 19: a changed row's old version
+        # is never read whole, so the cost does not grow with the table's width and size)
         key = self.stream.primary_key[0]
         held = (
-            f"(select * from {self.final} where {pk[0]} in "
-            f"(select {values.get(key, quote(key))} from {view}))"
+            f"(select {', '.join(pk)}, {cursor}, rowid as _adw_rowid from {self.final} "
+            f"where {pk[0]} in (select {values.get(key, quote(key))} from {view}))"
         )
-        joined = (
-            f"select s.*, f.{pk[0]} is not null as _adw_existed, f.{cursor} as _adw_old_cursor, "
-            f"f.{pk[0]} is not null and row({new_row}) is not distinct from row({old_row}) "
-            f"as _adw_same from (select {RAW_ID}, {_SEQ}, {read} from {view}) s "
-            f"left join {held} f on {' and '.join(f'f.{c} = s.{c}' for c in pk)}"
+        on_key = " and ".join(f"f.{c} = s.{c}" for c in pk)
+        con.execute(
+            f"create or replace temp table _adw_read as select s.*, f.{pk[0]} is not null as "
+            f"_adw_existed, f.{cursor} as _adw_old_cursor, f._adw_rowid, false as _adw_same "
+            f"from (select {RAW_ID}, {_SEQ}, {read} from {view}) s left join {held} f on {on_key}"
         )
-        con.execute(f"create or replace temp table _adw_read as {joined}")
+        same = f"row({new_row}) is not distinct from row({old_row})"
+        ties = "(select * from _adw_read where _adw_existed and {} )"
+        con.execute(
+            f"update _adw_read set _adw_same = true where {RAW_ID} in (select s.{RAW_ID} from "
+            f"{ties.format(f'{cursor} = _adw_old_cursor')} s join {self.final} f on {on_key} "
+            f"and f.{cursor} = s.{cursor} where {same} union all select s.{RAW_ID} from "
+            f"{ties.format(f'{cursor} is null and _adw_old_cursor is null')} s "
+            f"join {self.final} f on {on_key} and f.{cursor} is null where {same})"
+        )
         # the common case on a schedule: every row read is already held as it is
         if not con.execute("select count(*) from _adw_read where not _adw_same").fetchall()[0][0]:
             con.execute("drop table _adw_read")
@@ -274,11 +383,10 @@ class DuckDBStreamLoad:
             "select count(*) filter (where _adw_existed), count(*) filter (where not "
             "_adw_existed) from _adw_apply"
         ).fetchall()[0]
-        if existed:
+        if existed:  # by row id: the scan of the final table reads none of its columns
             con.execute(
-                f"delete from {self.final} f using _adw_apply a where a._adw_existed and "
-                + " and ".join(f"f.{c} = a.{c}" for c in pk)
-                + f" and f.{pk[0]} in (select {pk[0]} from _adw_apply where _adw_existed)"
+                f"delete from {self.final} where rowid in "
+                "(select _adw_rowid from _adw_apply where _adw_existed)"
             )
         if existed or new:
             self._insert_final("_adw_apply", {c: quote(c) for c in values}, extracted_at)

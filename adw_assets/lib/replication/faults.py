@@ -6,8 +6,12 @@ Points, in the order a stream passes them: ``stream_start`` (transaction open),
 by one of the concurrent range readers of a large full sync, :mod:`ranges`, on its thread),
 ``batch_written``,
 ``before_state`` (all data written, state not yet), ``before_commit`` (state written, not
-committed), ``after_commit``. The engine prints ``ADW_TEST_PAUSED <point> <stream>`` on
-stderr before sleeping. Unset (always, outside tests) the hook does nothing.
+committed), ``after_commit``. A full sync into DuckDB writes its batches into staging tables,
+one transaction each (:mod:`duckdb_load`), and adds :data:`STAGING_POINTS`:
+``staging_committed`` (a batch committed into the staging tables) and ``before_swap`` (every
+batch staged, the swap into the final table not begun). The engine prints
+``ADW_TEST_PAUSED <point> <stream>`` on stderr before sleeping. Unset (always, outside tests)
+the hook does nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ POINTS = (
     "before_commit",
     "after_commit",
 )
+STAGING_POINTS = ("staging_committed", "before_swap")
+"""Points of the DuckDB destination's full sync only (BigQuery stages in its own way)."""
 MARKER = "ADW_TEST_PAUSED"
 
 
@@ -33,8 +39,9 @@ class PauseHook:
         self.stream: str | None = None
         if spec:
             point, _, stream = spec.partition("@")
-            if point not in POINTS:
-                raise ValueError(f"ADW_TEST_PAUSE_AT={spec!r}: point must be one of {POINTS}")
+            if point not in POINTS + STAGING_POINTS:
+                known = POINTS + STAGING_POINTS
+                raise ValueError(f"ADW_TEST_PAUSE_AT={spec!r}: point must be one of {known}")
             self.point, self.stream = point, stream or None
 
     def __call__(self, point: str, stream: str) -> None:

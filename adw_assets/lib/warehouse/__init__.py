@@ -89,6 +89,9 @@ def _attach(path: Path, read_only: bool, config: dict[str, str], row_group_size:
         literal = "'" + str(path).replace("'", "''") + "'"
         con.execute(f"attach {literal} as {ATTACHED_CATALOG} ({options})")
         con.execute(f"use {ATTACHED_CATALOG}")
+        if not read_only:  # spill beside the file, as DuckDB does for a file it opens itself;
+            # an in-memory database spills to ./.tmp, in whatever folder adw was started from
+            con.execute("set temp_directory = ?", [f"{path}.tmp"])
     except BaseException:
         con.close()
         raise

@@ -146,6 +146,27 @@ def test_rows_at_the_saved_cursor_are_not_missed(replica_source, wh):
     assert mismatches(replica_source, wh, tables=[TABLES[7]]) == {}
 
 
+def test_a_row_changed_without_a_new_cursor_is_folded_in_once(replica_source, wh):
+    # the merge reads the whole old row only where the cursor ties: there, content decides
+    dsn = replication_dsn(replica_source)
+    replicate(dsn, DuckDBDestination(wh), streams=["sales.creditcard"])
+    latest = "(select max(modifieddate) from sales.creditcard)"
+    execute(
+        replica_source,
+        "update sales.creditcard set cardtype = case cardtype when 'Vista' then 'Distinguish' "
+        "else 'Vista' end where creditcardid = "
+        f"(select max(creditcardid) from sales.creditcard where modifieddate = {latest})",
+    )
+    raw = "select count(*) from airbyte_internal.raw_sales_raw__stream_creditcard"
+    before = query(wh, raw)[0][0]
+    second = replicate(dsn, DuckDBDestination(wh), streams=["creditcard"])["creditcard"]
+    assert second.rows_updated == 1 and second.rows_inserted == 0
+    assert query(wh, raw)[0][0] == before + 1  # the changed row only, not the lag window
+    assert mismatches(replica_source, wh, tables=[TABLES[7]]) == {}
+    third = replicate(dsn, DuckDBDestination(wh), streams=["creditcard"])["creditcard"]
+    assert third.rows_read > 0 and third.rows_updated == 0 and query(wh, raw)[0][0] == before + 1
+
+
 def test_late_committed_rows_inside_the_lag_window_are_caught(replica_source, wh):
     dsn = replication_dsn(replica_source)
     cursor = replicate(dsn, DuckDBDestination(wh), streams=["customer"])["customer"].cursor

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,25 @@ def test_a_row_group_size_writes_smaller_groups_that_any_connection_reads(tmp_pa
             (100_000, sum(range(100_000)))
         ]
     assert groups == 7  # ceil(100,000 / 16,384); one group at the default size
+
+
+def test_the_attached_warehouse_spills_beside_its_file_not_in_the_working_folder(
+    tmp_path, monkeypatch
+):
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    path = tmp_path / "w.duckdb"
+    con = connect(path, timeout=30, row_group_size=16_384)
+    try:
+        con.execute("set memory_limit = '32MB'; set threads = 1")
+        # a temporary table larger than the memory limit: DuckDB writes it to its temp folder
+        con.execute(
+            "create temp table big as select range as a, md5(cast(range as varchar)) as b "
+            "from range(2000000)"
+        )
+        assert con.execute("select count(*) from big").fetchall() == [(2_000_000,)]
+        assert list(cwd.iterdir()) == []
+        assert any(Path(f"{path}.tmp").iterdir())
+    finally:
+        con.close()
