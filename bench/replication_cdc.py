@@ -3,6 +3,9 @@
     .venv/bin/python bench/replication_cdc.py [--rate 200] [--seconds 60] [--queued 100000]
                                               [--memory-changes 1000000]
 
+0. **Initial snapshot**: the CDC run that creates the slot and copies every table, timed
+   between two cursor full syncs of the same data into fresh DuckDB files; its time against
+   their mean. Bound: <= 1.3x.
 1. **Latency**: a producer process commits ``--rate`` single-row updates per second for
    ``--seconds``; the follower (:class:`cdc_follow.Follower`, in this process) records, for
    every source transaction, the time from its commit (PostgreSQL's commit timestamp) to the
@@ -15,7 +18,7 @@
    first tenth of the samples vs the last tenth. Bound: within 10%.
 
 Data: the real AdventureWorks CSVs (../shared/adventureworks) when present, else synthetic
-scale 1. Figures and their ratio to the bound are printed.
+scale 1. Figures, their ratio to the bound and the load average are printed.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ def main() -> None:
     from adw_assets.lib.source.load import load_directory
     from adw_assets.lib.source.seed import seed_database
     from adw_assets.lib.source.server import dsn_with_user, ensure_schema, with_database
-    from adw_assets.settings import CDC_ROLE
+    from adw_assets.settings import CDC_ROLE, REPLICATION_ROLE
 
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     if args.workdir:
@@ -151,9 +154,23 @@ def main() -> None:
         cdc_slot.setup(owner, superuser_role=True, connection_limit=8)
         cdc = dsn_with_user(owner, CDC_ROLE)
         path = workdir / "warehouse.duckdb"
-        t0 = time.perf_counter()
-        replicate(cdc, DuckDBDestination(path), method="cdc", retries=0).raise_for_failures()
-        say(f"initial snapshot {time.perf_counter() - t0:.1f} s")
+        load_before = os.getloadavg()
+
+        # 0. the initial snapshot vs a cursor full sync of the same data, between two of them
+        def timed(dsn: str, target: Path, method: str) -> float:
+            t0 = time.perf_counter()
+            replicate(dsn, DuckDBDestination(target), method=method, retries=0
+                      ).raise_for_failures()  # fmt: skip
+            return time.perf_counter() - t0
+
+        cursor_dsn = dsn_with_user(owner, REPLICATION_ROLE)
+        cursor_times = [timed(cursor_dsn, workdir / "cursor1.duckdb", "cursor")]
+        snapshot_seconds = timed(cdc, path, "cdc")
+        cursor_times.append(timed(cursor_dsn, workdir / "cursor2.duckdb", "cursor"))
+        cursor_seconds = sum(cursor_times) / 2
+        load = {"snapshot": os.getloadavg()[0]}
+        say(f"initial snapshot {snapshot_seconds:.1f} s, cursor full syncs "
+            f"{cursor_times[0]:.1f} s and {cursor_times[1]:.1f} s")  # fmt: skip
 
         # 1. latency at a steady rate
         follower = Follower(cdc, DuckDBDestination(path))
@@ -163,6 +180,7 @@ def main() -> None:
         seconds, latencies = follow_until(follower, n, args.seconds + 120)
         producer.wait()
         p50, p95 = percentile(latencies, 0.5), percentile(latencies, 0.95)
+        load["latency"] = os.getloadavg()[0]
 
         # 2. catch-up after a pause
         say(f"catch-up: queueing {args.queued:,} changes")
@@ -170,6 +188,7 @@ def main() -> None:
         follower = Follower(cdc, DuckDBDestination(path))
         catch_seconds, _ = follow_until(follower, args.queued, 600)
         catch_rate = args.queued / catch_seconds
+        load["catch-up"] = os.getloadavg()[0]
 
         # 3. memory of the command over many changes
         env = {**os.environ, "ADW_HOME": str(workdir / "home"), "ADW_SOURCE_DSN": owner,
@@ -199,6 +218,7 @@ def main() -> None:
                 break
             time.sleep(0.2)
         mem_seconds = time.perf_counter() - mem_start
+        load["memory"] = os.getloadavg()[0]
         proc.terminate()
         out, err = proc.communicate(timeout=60)
         samples = [s for s in samples if s]
@@ -218,7 +238,15 @@ def main() -> None:
         server.cleanup()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    print(f"\nlatency, {n:,} commits at {args.rate:.0f}/s ({seconds:.1f} s):")
+    loads = " / ".join(f"{x:.1f}" for x in load_before)
+    ends = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    phases = ", ".join(f"{k} {v:.1f}" for k, v in load.items())
+    print(f"\nload average at the start {loads}, at the end {ends} (1/5/15 min); 1-min load "
+          f"at the end of each phase: {phases}")  # fmt: skip
+    print(f"initial snapshot {snapshot_seconds:.2f} s vs cursor full sync {cursor_seconds:.2f} s "
+          f"(mean of {cursor_times[0]:.2f} and {cursor_times[1]:.2f}, before and after it): "
+          f"{snapshot_seconds / cursor_seconds:.2f}x (bound <= 1.3x)")  # fmt: skip
+    print(f"latency, {n:,} commits at {args.rate:.0f}/s ({seconds:.1f} s):")
     print(f"  p50 {p50:.3f} s (bound 0.5 s, ratio {p50 / 0.5:.2f})")
     print(f"  p95 {p95:.3f} s (bound 2 s, ratio {p95 / 2:.2f})")
     print(f"catch-up, {args.queued:,} queued changes: {catch_seconds:.2f} s, {catch_rate:,.0f} "
