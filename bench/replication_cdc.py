@@ -17,8 +17,9 @@
    ``--memory-changes`` changes are committed; its RSS sampled every 0.2 s: the mean of the
    first tenth of the samples vs the last tenth. Bound: within 10%.
 
-Data: the real AdventureWorks CSVs (../shared/adventureworks) when present, else synthetic
-scale 1. Figures, their ratio to the bound and the load average are printed.
+Data: the real AdventureWorks CSVs (``--data``, default ../shared/adventureworks beside the
+checkout) when present, else synthetic scale 1. Figures, their ratio to the bound and the load
+average are printed.
 """
 
 from __future__ import annotations
@@ -106,10 +107,13 @@ def follow_until(follower, changes: int, timeout: float) -> tuple[float, list]:
             follower.stop()
 
     timer = threading.Timer(timeout, follower.stop)
+    timer.daemon = True  # an interrupted bench exits without waiting for it
     timer.start()
     started = time.perf_counter()
-    follower.run(on_batch=on_batch)
-    timer.cancel()
+    try:
+        follower.run(on_batch=on_batch)
+    finally:
+        timer.cancel()
     if done[0] < changes:
         raise SystemExit(f"only {done[0]:,} of {changes:,} changes applied in {timeout} s")
     return time.perf_counter() - started, latencies
@@ -125,6 +129,9 @@ def main() -> None:
                     help="where the bench's PostgreSQL and DuckDB live (default: a new folder "
                     "under the temp dir; a shared /tmp swept by others once removed it mid-run, "
                     "and PostgreSQL stops within a minute of losing its data folder)")  # fmt: skip
+    ap.add_argument("--data", type=Path, default=REAL_DATA,
+                    help="the real AdventureWorks CSVs (default: %(default)s; synthetic scale 1 "
+                    "when absent)")  # fmt: skip
     args = ap.parse_args()
     for k, v in QUIET_ENV.items():
         os.environ.setdefault(k, v)
@@ -145,9 +152,9 @@ def main() -> None:
             conn.execute("create database bench_cdc")
         owner = with_database(server.get_uri("postgres"), "bench_cdc")
         ensure_schema(owner)
-        if (REAL_DATA / "sales.salesorderdetail.csv").exists():
-            say(f"loading the real AdventureWorks from {REAL_DATA}")
-            load_directory(owner, REAL_DATA)
+        if (args.data / "sales.salesorderdetail.csv").exists():
+            say(f"loading the real AdventureWorks from {args.data}")
+            load_directory(owner, args.data)
         else:
             say("seeding synthetic scale 1")
             seed_database(owner, scale=1.0, seed=1, progress=say)
