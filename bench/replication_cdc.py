@@ -228,7 +228,7 @@ def main() -> None:
             time.sleep(0.2)
         time.sleep(3)  # the follower drains what is left
         while True:  # until the slot holds nothing more
-            with psycopg.connect(cdc) as conn:
+            with psycopg.connect(cdc, autocommit=True) as conn:  # as the lag check connects
                 lag = cdc_slot.lag(conn)
             samples.append(rss_mb(proc.pid))
             if lag.oldest_pending is None:
