@@ -12,6 +12,7 @@ import subprocess
 import sys
 from datetime import date
 
+import psycopg
 import pytest
 
 from adw_assets.lib.replication import cdc_slot, replicate_from_settings
@@ -90,6 +91,41 @@ def test_snapshot_then_changes_and_deletes_equal_the_source(cdc_source, bq_clien
     third = sync()  # nothing new: nothing read
     assert third.rows_read == 0
     assert differing(cdc_source, bq_client) == []
+
+
+def test_an_update_of_the_primary_key_deletes_the_old_key(cdc_source, bq_client):
+    """An UPDATE of a row's key: the old key's delete record, then the row under the new key
+    (default replica identity, and FULL); a key freed and taken again in one transaction keeps
+    the later row."""
+    sync()
+    lines = "select salesorderdetailid from sales.salesorderdetail order by 1"
+    card = (
+        "(select min(creditcardid) from sales.creditcard where creditcardid not in "
+        "(select creditcardid from sales.salesorderheader where creditcardid is not null))"
+    )
+    with psycopg.connect(cdc_source) as conn:
+        first, second = (r[0] for r in conn.execute(f"{lines} limit 2").fetchall())
+        for statement in (
+            "alter table sales.creditcard replica identity full",
+            f"update sales.salesorderdetail set salesorderdetailid = salesorderdetailid + "
+            f"1000000 where salesorderdetailid in ({lines} offset 2 limit 2)",
+            f"update sales.salesorderdetail set salesorderdetailid = 2000000 "
+            f"where salesorderdetailid = {first}",
+            f"update sales.salesorderdetail set salesorderdetailid = {first}, orderqty = 77 "
+            f"where salesorderdetailid = {second}",
+            f"update sales.creditcard set creditcardid = 3000000 where creditcardid = {card}",
+        ):
+            conn.execute(statement)
+    sync()
+    assert differing(cdc_source, bq_client) == []
+    project = bq_client.project
+    raw = bq.table_ref(project, "airbyte_internal", "raw_sales_raw__stream_salesorderdetail")
+    deleted = "json_value(_airbyte_data, '$._ab_cdc_deleted_at') is not null"
+    assert count(bq_client, f"select count(*) from {raw} where {deleted}") == 4
+    final = bq.table_ref(project, "raw_sales", "salesorderdetail")
+    assert (
+        count(bq_client, f"select orderqty from {final} where salesorderdetailid = {first}") == 77
+    )
 
 
 _CHILD = (

@@ -125,8 +125,11 @@ def to_arrow(stream: Stream, messages: list[bytes], positions: list[int], lsns: 
     as the cursor reader parses its COPY text (written as CSV and read with the reader's own
     conversion), so both readers land the same values; the CDC columns are built from the
     transactions' ``lsns`` and commit times (microseconds since 2000-01-01)."""
-    parsed = pgo.parse_changes(messages)
-    n = len(messages)
+    names = [c.name for c in stream.columns]
+    key = [positions[names.index(k)] for k in stream.primary_key]
+    parsed = pgo.parse_changes(messages, key if min(key, default=-1) >= 0 else ())
+    n = len(parsed.ops)  # an update of the key is two records: the old key's delete, the row
+    lsns, committed_us = lsns[parsed.message], committed_us[parsed.message]
     source = stream.columns[: -len(CDC_FIELDS)]
     text = {}
     for col, i in zip(source, positions, strict=False):

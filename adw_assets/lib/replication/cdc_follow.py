@@ -216,6 +216,8 @@ class Follower:
             raise cdc_slot.gone(None) from exc
         except psycopg.errors.ObjectNotInPrerequisiteState as exc:  # invalidated meanwhile
             raise cdc_slot.gone("lost") from exc
+        except psycopg.errors.ObjectInUse:  # another session (the lag check) reads the slot:
+            return None, False  # nothing read, nothing applied; the next poll reads again
         full = changes.messages >= self.batch_changes
         # a full read ends at its last commit; otherwise everything before upto was read
         end = changes.end_lsn if full and changes.end_lsn is not None else upto
@@ -223,8 +225,11 @@ class Follower:
             self._apply(changes, end)
         committed = datetime.now(UTC)
         if end > self._acknowledged(conn):
-            cdc_slot.advance(conn, end)  # after the warehouse committed, never before
-            self.acked = end
+            try:
+                cdc_slot.advance(conn, end)  # after the warehouse committed, never before
+                self.acked = end
+            except psycopg.errors.ObjectInUse:  # busy: a later step acknowledges; meanwhile
+                pass  # a re-read skips what is applied (the stored LSN), as after a crash
         if not changes.n:
             return None, full
         self._record_progress()

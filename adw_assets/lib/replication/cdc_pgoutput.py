@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 UNCHANGED = object()
@@ -141,7 +142,7 @@ _OP_U = ord("U")
 
 @dataclass
 class ParsedChanges:
-    """Row changes parsed together (:func:`parse_changes`)."""
+    """Row changes parsed together (:func:`parse_changes`), one entry per record."""
 
     ops: np.ndarray
     """The kind of each change: ``ord('I')``, ``ord('U')`` or ``ord('D')``."""
@@ -149,27 +150,68 @@ class ParsedChanges:
     """Per column of the relation, in its order: the text values (null for NULL, for a column a
     delete does not carry and for an unchanged TOASTed value), and where the value is such an
     unchanged TOASTed one (``'u'``)."""
+    message: np.ndarray
+    """The message each record comes from (an update of the key gives two records)."""
 
 
-def parse_changes(messages: Sequence[bytes]) -> ParsedChanges:
+def parse_changes(messages: Sequence[bytes], key: Sequence[int] = ()) -> ParsedChanges:
     """The new row of each insert and update, the key (or old row) of each delete, of
     ``messages`` (``I``, ``U``, ``D`` messages of one relation), vectorised over the messages:
-    the k-th column of every tuple is located at once, then the next."""
-    lengths = np.fromiter(map(len, messages), np.int64, len(messages))
+    the k-th column of every tuple is located at once, then the next.
+
+    An update that changes the primary key (its columns' positions: ``key``) is, as in
+    Debezium (Airbyte's CDC), two records: a delete of the old key (the old tuple pgoutput
+    sends first: the key, ``'K'``, or under ``REPLICA IDENTITY FULL`` the old row, ``'O'``)
+    then the new row. Under FULL every update carries the old row, so the key's values are
+    compared; without ``key`` the old tuple is skipped."""
+    n = len(messages)
+    lengths = np.fromiter(map(len, messages), np.int64, n)
     buf = np.frombuffer(b"".join(messages) + b"\0" * 8, np.uint8)  # padded: no read past the end
-    pos = np.zeros(len(messages), np.int64)
+    pos = np.zeros(n, np.int64)
     np.cumsum(lengths[:-1], out=pos[1:])
     ops = buf[pos].copy()
     pos += 5  # kind, relation id
     tag = buf[pos]
     pos += 1
-    old = (ops == _OP_U) & ((tag == _K) | (tag == _O))
-    if old.any():  # an update's old key or row comes first: skip it, then the new row's tag
-        pos[old] = _locate(buf, pos[old])[1]
+    old = np.flatnonzero((ops == _OP_U) & ((tag == _K) | (tag == _O)))
+    old_located = None
+    if len(old):  # an update's old key or row comes first: read it, then the new row's tag
+        old_located, pos[old] = _locate(buf, pos[old])
         pos[old] += 1
     located, _end = _locate(buf, pos)
     columns = [(_strings(buf, *where), where[0] == _U) for where in located]
-    return ParsedChanges(ops, columns)
+    parsed = ParsedChanges(ops, columns, np.arange(n, dtype=np.int64))
+    if old_located is None or not key:
+        return parsed
+    old_columns = [(_strings(buf, *where), where[0] == _U) for where in old_located]
+    for _ in range(len(columns) - len(old_columns)):  # never in practice: one relation's tuples
+        old_columns.append((pa.nulls(len(old), pa.string()), np.zeros(len(old), bool)))
+    moved = np.zeros(len(old), bool)
+    for k in key:  # the key's text before and after (PostgreSQL's output of equal values)
+        before, after = old_columns[k][0], columns[k][0].take(pa.array(old))
+        moved |= np.asarray(pc.fill_null(pc.not_equal(before, after), True))
+    return _with_deletes(parsed, old[moved], [(t.filter(pa.array(moved)), u[moved])
+                                              for t, u in old_columns])  # fmt: skip
+
+
+def _with_deletes(parsed: ParsedChanges, at: np.ndarray, old_columns) -> ParsedChanges:
+    """``parsed`` with a delete record (``old_columns``) before each message of ``at``."""
+    n, d = len(parsed.ops), len(at)
+    if not d:
+        return parsed
+    before = np.zeros(n, np.int64)  # the deletes placed before each message, itself included
+    before[at] = 1
+    np.cumsum(before, out=before)
+    order = np.empty(n + d, np.int64)  # concatenated (records, deletes) -> stream order
+    order[np.arange(n) + before] = np.arange(n)
+    order[at + before[at] - 1] = n + np.arange(d)
+    take = pa.array(order)
+    columns = [
+        (pa.concat_arrays([text, old_text]).take(take), np.concatenate([u, old_u])[order])
+        for (text, u), (old_text, old_u) in zip(parsed.columns, old_columns, strict=True)
+    ]
+    ops = np.concatenate([parsed.ops, np.full(d, ord("D"), np.uint8)])[order]
+    return ParsedChanges(ops, columns, np.concatenate([parsed.message, at])[order])
 
 
 def _locate(buf: np.ndarray, pos: np.ndarray):

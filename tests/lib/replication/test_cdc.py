@@ -67,7 +67,7 @@ def test_snapshot_then_changes_and_deletes_equal_the_source(cdc_source, tmp_path
 def test_every_kind_of_value_and_change_lands_as_the_source_holds_it(cdc_source, tmp_path):
     """The vectorised pgoutput parser (many changes at once): NULLs, multi-byte UTF-8, quotes,
     commas and newlines in text, XML, an update carrying the old row (replica identity full),
-    deletes, in one transaction and across
+    deletes, an update of the key among them, in one transaction and across
     several; the warehouse equals the source and the raw history keeps every version."""
     path = tmp_path / "w.duckdb"
     sync(cdc_source, path)
@@ -84,12 +84,14 @@ def test_every_kind_of_value_and_change_lands_as_the_source_holds_it(cdc_source,
         f"update sales.salesorderdetail set unitpricediscount = 0.5 "
         f"where salesorderdetailid in ({lines} limit 2)",
         f"delete from sales.salesorderdetail where salesorderdetailid in ({lines} limit 3)",
+        f"update sales.salesorderdetail set salesorderdetailid = salesorderdetailid + 1000000 "
+        f"where salesorderdetailid in ({lines} offset 5 limit 1)",  # the old key's delete too
     )
     execute(cdc_source, "update person.person set lastname = '' where businessentityid = "
                         "(select min(businessentityid) from person.person)")  # fmt: skip
     second = sync(cdc_source, path)
     assert second["person"].rows_read == 6 and second["creditcard"].rows_read == 3
-    assert second["salesorderdetail"].rows_read == 5
+    assert second["salesorderdetail"].rows_read == 7
     assert mismatches(cdc_source, path) == {}
     assert duplicate_keys(path) == {}
     raw = "airbyte_internal.raw_person_raw__stream_person"
@@ -98,6 +100,51 @@ def test_every_kind_of_value_and_change_lands_as_the_source_holds_it(cdc_source,
     later = f"{lsn} > (select min({lsn}) from {raw})"
     versions = query(path, f"select {names} from {raw} where {later} order by {lsn}")
     assert versions[0] == ('Zoë "q", a\nb ✓', None) and len(versions) == 6
+
+
+def test_an_update_of_the_primary_key_deletes_the_old_key(cdc_source, tmp_path):
+    """An UPDATE that changes a row's key is, as in Debezium (Airbyte's CDC), a delete of the
+    old key then the row under the new one: the old key leaves the final table (its delete
+    record stays in the raw history), under the default replica identity (old key, 'K') and
+    under FULL (old row, 'O'); a key freed in a transaction and taken again in it keeps the
+    later row; a FULL update that keeps the key writes no delete record."""
+    path = tmp_path / "w.duckdb"
+    sync(cdc_source, path)
+    lines = "select salesorderdetailid from sales.salesorderdetail order by 1"
+    card = (
+        "(select min(creditcardid) from sales.creditcard where creditcardid not in "
+        "(select creditcardid from sales.salesorderheader where creditcardid is not null))"
+    )
+    first, second = (r[0] for r in query_source(cdc_source, f"{lines} limit 2"))
+    execute(
+        cdc_source,
+        "alter table sales.creditcard replica identity full",
+        f"update sales.salesorderdetail set salesorderdetailid = salesorderdetailid + 1000000 "
+        f"where salesorderdetailid in ({lines} offset 2 limit 2)",
+        # a key freed and taken again in one transaction: `first` moves away, `second` to it
+        f"update sales.salesorderdetail set salesorderdetailid = 2000000 "
+        f"where salesorderdetailid = {first}",
+        f"update sales.salesorderdetail set salesorderdetailid = {first}, orderqty = 77 "
+        f"where salesorderdetailid = {second}",
+        f"update sales.creditcard set creditcardid = 3000000 where creditcardid = {card}",
+        "update sales.creditcard set expyear = expyear + 1 where creditcardid = "
+        "(select max(creditcardid) from sales.creditcard where creditcardid < 3000000)",
+    )
+    sync(cdc_source, path)
+    assert mismatches(cdc_source, path) == {}
+    assert duplicate_keys(path) == {}
+    detail = "airbyte_internal.raw_sales_raw__stream_salesorderdetail"
+    card_raw = "airbyte_internal.raw_sales_raw__stream_creditcard"
+    deleted = "_airbyte_data._ab_cdc_deleted_at is not null"
+    assert query(path, f"select count(*) from {detail} where {deleted}")[0][0] == 4
+    assert query(path, f"select count(*) from {card_raw} where {deleted}")[0][0] == 1
+    assert query(path, "select orderqty from raw_sales.salesorderdetail "
+                       f"where salesorderdetailid = {first}") == [(77,)]  # fmt: skip
+
+
+def query_source(dsn: str, statement: str) -> list[tuple]:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(statement).fetchall()
 
 
 def adw(env: dict, *args: str) -> subprocess.CompletedProcess:

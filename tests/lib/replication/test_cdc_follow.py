@@ -135,6 +135,32 @@ def test_follow_applies_changes_in_seconds_and_sigterm_then_restart_loses_nothin
     assert generations == [(0,)]
 
 
+def test_follow_waits_while_another_session_holds_the_slot(cdc_source, cdc_env, adw_home):
+    """PostgreSQL lets one session use a slot at a time, and the slot-lag check peeks it too
+    (a bench run's lag read stopped `--follow` so): while another session holds it, the
+    follower's read or acknowledgement is refused with ObjectInUse. The follower waits for the
+    next poll instead of exiting, and every change lands once when the slot is free."""
+    path = adw_home / "warehouse.duckdb"
+    follow = Follow({**cdc_env, "ADW_REPLICATION_CDC_POLL_SECONDS": "0.05"})
+    follow.wait_for("following the source's changes")
+    # a walsender streaming from the slot holds it until its connection closes
+    holder = psycopg.connect(cdc_dsn(cdc_source), replication="database", autocommit=True)
+    try:
+        holder.execute("START_REPLICATION SLOT adw_cdc LOGICAL 0/0 "
+                       "(proto_version '1', publication_names 'adw_cdc')")  # fmt: skip
+        simulate(cdc_source, orders=10, updates=20, deletes=6, seed=1, progress=lambda _m: None)
+        time.sleep(1.0)  # about 20 polls refused
+        assert follow.proc.poll() is None, follow.stderr
+    finally:
+        holder.close()
+    _until_equal(cdc_source, path, timeout=30)
+    code, _out = follow.stop()
+    assert code == 0, follow.stderr
+    assert "Traceback" not in follow.stderr
+    assert duplicate_keys(path) == {}
+    assert _raw_versions_held_twice(path) == {}
+
+
 def test_follow_reports_rate_and_lag_and_bounds_its_batches(cdc_source, tmp_path):
     """The loop (as the command runs it): a backlog larger than the batch cap is applied in
     several micro-batches, none above the cap; the report line gives changes/s and lag."""
