@@ -50,6 +50,7 @@ def start_dashboard(home: Path, port: int, log: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADW_")}
     env.update(ADW_HOME=str(home), DO_NOT_TRACK="1", PYTHONUNBUFFERED="1")
     adw = Path(sys.executable).parent / "adw"
+    log.parent.mkdir(parents=True, exist_ok=True)  # a tier may run no test that made it
     out = log.open("w")
     proc = subprocess.Popen(
         [str(adw), "dashboard", "--port", str(port)], env=env, stdout=out, stderr=out
