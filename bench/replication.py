@@ -194,7 +194,9 @@ class Bench:
             floor = run_json([str(self.bench_python), "-c", FLOOR, libpq(repl),
                               str(self.workdir / f"{label}-floor.duckdb"), tables])  # fmt: skip
             dlt_dir = self.workdir / f"{label}-dlt"
-            dlt_args = [str(self.bench_python), "-c", DLT, sqlalchemy_url(repl), str(dlt_dir),
+            # dlt as the owner: its pool opens more connections than the replication role's
+            # limit (2 workers x 2 range readers + 3) allows
+            dlt_args = [str(self.bench_python), "-c", DLT, sqlalchemy_url(owner), str(dlt_dir),
                         f"{dlt_dir}.duckdb", tables]  # fmt: skip
             dlt = run_json(dlt_args)
             self.add(f"{label} full: duckdb postgres reader (floor)", floor)
@@ -226,8 +228,8 @@ class Bench:
         env = {"ADW_HOME": str(home), "ADW_SOURCE_DSN": owner, "ADW_REPLICATION_DSN": repl}
         code = (
             "import json, time; t = time.perf_counter(); import dagster; "
-            "from adw_assets.defs.replication import defs; "
-            "defs.resolve_implicit_global_asset_job_def(); "
+            "from adw_assets.definitions import build_definitions; "
+            "build_definitions().resolve_all_job_defs(); "
             "print(json.dumps({'seconds': time.perf_counter() - t}))"
         )
         startup = run_json([sys.executable, "-c", code], env)
