@@ -291,7 +291,10 @@ class DuckDBStreamLoad:
             else:
                 self._merge(view, values, extracted_at)
         finally:
-            con.unregister(view)
+            # after a failed statement DuckDB 2 refuses all but a rollback, this too: the
+            # statement's own error is the one to report (the rollback ends the view anyway)
+            with contextlib.suppress(duckdb.TransactionException):
+                con.unregister(view)
         self.rows_read += n
         self.staged += n
         if self.full and self.staged >= self.staging_rows:  # bounded transactions

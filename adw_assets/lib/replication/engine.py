@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+import duckdb
 import psycopg
 import pyarrow.compute as pc
 
@@ -124,6 +125,13 @@ class _Run:
         except Exception as exc:  # a bug or a warehouse error: report, keep others going
             reported = exc if isinstance(exc, REPORTED) else None
             err = reported or AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
+            if isinstance(exc, duckdb.OutOfMemoryException):
+                first = str(exc).strip().splitlines()[0]  # DuckDB's own advice does not apply
+                err = AdwError(
+                    f"{stream.name}: DuckDB {first}. No state was advanced for this stream; "
+                    "raise ADW_REPLICATION_MEMORY_LIMIT (docs/performance.md: what each scale "
+                    "needs) and run again."
+                )
             return self._failed(stream, started, err, policy.statistics["attempt_number"])
         self.emit(stream.name, "done", result.rows_read, result.seconds)
         return result

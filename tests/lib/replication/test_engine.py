@@ -255,3 +255,20 @@ def test_a_custom_prefix_names_the_namespaces(replica_source, wh):
     assert result.ok
     assert query(wh, "select count(*) from src_person.person")[0][0] == result["person"].rows_read
     assert query(wh, "select count(*) from airbyte_internal.src_person_raw__stream_person")
+
+
+def test_a_merge_out_of_duckdb_memory_says_so_and_what_to_raise(replica_source, wh):
+    """DuckDB 2 refuses anything after a failed statement but a rollback: the stream's error
+    is the statement's (out of memory), not the refused clean-up, and it names the setting."""
+    dsn = replication_dsn(replica_source)
+    assert replicate(dsn, DuckDBDestination(wh)).ok
+    simulate(replica_source, orders=20, updates=30, seed=3, progress=lambda m: None)
+    result = replicate(dsn, DuckDBDestination(wh, memory_limit="8MB"), workers=1)
+    assert not result.ok
+    errors = [s.error for s in result.streams if s.error]
+    assert errors and all("Out of Memory" in e for e in errors), errors
+    assert all("raise ADW_REPLICATION_MEMORY_LIMIT" in e for e in errors), errors
+    assert not any("TransactionException" in e or "\n" in e for e in errors), errors
+    # nothing half-applied: with memory again, the sync brings the warehouse to the source
+    assert replicate(dsn, DuckDBDestination(wh)).ok
+    assert mismatches(replica_source, wh) == {} and duplicate_keys(wh) == {}
