@@ -104,8 +104,8 @@ class Settings(BaseModel):
     """how far before the saved cursor each incremental sync re-reads (late commits)"""
     replication_retries: int = var(3, ge=0)
     """retries, with exponential backoff, when the source is unreachable"""
-    replication_batch_rows: int = var(100_000, ge=1)
-    """rows per batch moved by the replicator"""
+    replication_batch_rows: int = var(50_000, ge=1)
+    """rows per batch moved by the replicator (a full sync holds a few per worker in memory)"""
     replication_workers: int = var(2, ge=1)
     """source readers running at once"""
     replication_range_readers: int = var(2, ge=1, le=16)
@@ -115,7 +115,7 @@ class Settings(BaseModel):
     """source table size (MB, heap and TOAST) from which a full sync reads it in page ranges"""
     replication_memory_limit: str = var("128MB", pattern=DUCKDB_SIZE)
     """DuckDB memory limit during a sync"""
-    replication_staging_rows: int = var(250_000, ge=1)
+    replication_staging_rows: int = var(125_000, ge=1)
     """a full sync into DuckDB commits its staging tables every this many rows (DuckDB holds
     about 90 bytes a row until a commit; the swap into the final table comes last)"""
     replication_raw_history: bool = True

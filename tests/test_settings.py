@@ -27,7 +27,7 @@ def test_defaults(tmp_path):
     assert (s.replication_workers, s.replication_memory_limit) == (2, "128MB")
     assert s.test_pause_at is None
     assert (s.replication_lag_seconds, s.replication_retries) == (300, 3)
-    assert s.replication_batch_rows == 100_000 and s.replication_raw_history is True
+    assert s.replication_batch_rows == 50_000 and s.replication_raw_history is True
     assert s.events_lookback_hours == 24.0 and s.events_max_dead_letter_ratio == 0.05
     assert (s.bq_project, s.bq_location, s.bq_dataset_prefix) == (None, "US", "adw_")
     assert s.airbyte_url is None and s.airbyte_cloud is False and s.airbyte_poll_timeout is None
@@ -73,7 +73,7 @@ def test_an_empty_value_is_unset(tmp_path):
     ("name", "value", "message"),
     [
         ("ADW_REPLICATION_BATCH_ROWS", "x",
-         "ADW_REPLICATION_BATCH_ROWS='x' is not a whole number; set it to e.g. 100000."),
+         "ADW_REPLICATION_BATCH_ROWS='x' is not a whole number; set it to e.g. 50000."),
         ("ADW_REPLICATION_WORKERS", "two",
          "ADW_REPLICATION_WORKERS='two' is not a whole number; set it to e.g. 2."),
         ("ADW_REPLICATION_WORKERS", "0",

@@ -265,7 +265,7 @@ def replicate_cdc(
     prefix: str = "raw_",
     streams: Sequence[str] | None = None,
     full_refresh: bool | Sequence[str] = False,
-    batch_rows: int = 100_000,
+    batch_rows: int = 50_000,
     retries: int = 3,
     progress=None,
     workers: int = 2,

@@ -99,7 +99,7 @@ class DuckDBStreamLoad:
     :meth:`rollback`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, plan: LoadPlan, tables: Tables,
-                 staging_rows: int = 250_000) -> None:  # fmt: skip
+                 staging_rows: int = 125_000) -> None:  # fmt: skip
         con.execute("begin transaction")
         self.con, self.stream, self.namespace = con, plan.stream, plan.namespace
         self.final = qualified(plan.namespace, plan.stream.table)
@@ -118,9 +118,11 @@ class DuckDBStreamLoad:
         self.pause = faults.from_settings()
         self.staged, self.staging_rows = 0, staging_rows
         """Rows of a full sync written in the open transaction; it commits at ``staging_rows``
-        (``ADW_REPLICATION_STAGING_ROWS``). Not every 100,000-row batch: DuckDB then left
+        (``ADW_REPLICATION_STAGING_ROWS``). Not every 100,000-row batch: DuckDB 1.5 then left
         much of the data to the run's last checkpoint (scale 10: 5 s and 100 MB written at
-        the end, 300 MB more memory); every 250,000 rows it did not."""
+        the end, 300 MB more memory); every 250,000 rows it did not. Under DuckDB 2.0, every
+        125,000 rows (three 50,000-row batches) costs nothing at scales 1 and 10 and holds
+        less at scale 100 (docs/performance.md)."""
         self.generation, self.full, self.raw_history = plan.generation, plan.full, plan.raw_history
         self.refresh = plan.full and plan.generation > 0
         """A full refresh of a stream with a state: its generation is beyond the state's, so its

@@ -240,7 +240,7 @@ def replicate(
     streams: Sequence[str] | None = None,
     full_refresh: bool | Sequence[str] = False,
     lag_seconds: int = 300,
-    batch_rows: int = 100_000,
+    batch_rows: int = 50_000,
     retries: int = 3,
     progress: Progress | None = None,
     workers: int = 2,
