@@ -130,6 +130,7 @@ def assert_marts_agree(duckdb_path: Path, client, dataset: str = "adw_marts") ->
                 f"select {', '.join(bq.quote(c) for c in cols)} from "
                 f"{bq.table_ref(client.project, dataset, model)}",
             )
-            assert rows_match(normalized_rows(remote, cols), normalized_rows(local, cols)), model
+            remote, local = normalized_rows(remote, cols), normalized_rows(local, cols)
+            assert rows_match(remote, local) or remote == local, model  # else pytest's diff
             sizes[model] = len(local)
     return sizes

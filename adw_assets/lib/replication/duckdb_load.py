@@ -99,7 +99,7 @@ class DuckDBStreamLoad:
     :meth:`rollback`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, plan: LoadPlan, tables: Tables,
-                 staging_rows: int = 125_000) -> None:  # fmt: skip
+                 staging_rows: int) -> None:  # fmt: skip
         con.execute("begin transaction")
         self.con, self.stream, self.namespace = con, plan.stream, plan.namespace
         self.final = qualified(plan.namespace, plan.stream.table)

@@ -123,8 +123,6 @@ class _Run:
             )
             return self._failed(stream, started, SourceError(msg), attempts)
         except Exception as exc:  # a bug or a warehouse error: report, keep others going
-            reported = exc if isinstance(exc, REPORTED) else None
-            err = reported or AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
             if isinstance(exc, duckdb.OutOfMemoryException):
                 first = str(exc).strip().splitlines()[0]  # DuckDB's own advice does not apply
                 err = AdwError(
@@ -132,6 +130,9 @@ class _Run:
                     "raise ADW_REPLICATION_MEMORY_LIMIT (docs/performance.md: what each scale "
                     "needs) and run again."
                 )
+            else:
+                reported = exc if isinstance(exc, REPORTED) else None
+                err = reported or AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
             return self._failed(stream, started, err, policy.statistics["attempt_number"])
         self.emit(stream.name, "done", result.rows_read, result.seconds)
         return result
