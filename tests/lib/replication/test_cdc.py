@@ -205,7 +205,12 @@ def test_kill_9_at_any_point_then_rerun_applies_every_change_exactly_once(cdc_so
     from adw_assets.lib.replication import replicate_from_settings
     from adw_assets.lib.replication.faults import MARKER
     from adw_assets.settings import get_settings
-    from tests.lib.replication.test_reliability import _kill, _start, _wait_for
+    from tests.lib.replication.test_reliability import (
+        _kill,
+        _kill_if_running,
+        _start,
+        _wait_for,
+    )
 
     monkeypatch.setenv("ADW_REPLICATION_METHOD", "cdc")
     monkeypatch.setenv("ADW_REPLICATION_CDC_DSN", cdc_dsn(cdc_source))
@@ -227,11 +232,11 @@ def test_kill_9_at_any_point_then_rerun_applies_every_change_exactly_once(cdc_so
         proc = _start(pause, full=n == 1)
         if pause:
             _wait_for(proc, MARKER)
+            _kill(proc)
         else:
             _wait_for(proc, "] ")
             time.sleep(random.Random(n).uniform(0.0, 0.3))
-        if proc.poll() is None:
-            _kill(proc)
+            _kill_if_running(proc)
         result = replicate_from_settings(get_settings())
         assert result.ok, result.failed
         assert mismatches(cdc_source, wh) == {}, f"trial {n} ({pause})"

@@ -14,6 +14,7 @@ from adw_assets.settings import get_settings
 from tests.lib.replication.fixtures import duplicate_keys, mismatches, query
 from tests.lib.replication.test_reliability import (
     _kill,
+    _kill_if_running,
     _start,
     _state_agrees_with_data,
     _wait_for,
@@ -48,11 +49,11 @@ def test_kill_9_during_parallel_range_reads_then_rerun_gives_an_exact_copy(
         if pause:
             line = _wait_for(proc, MARKER)
             assert pause.split("@")[0] in line
+            _kill(proc)
         else:
             _wait_for(proc, "] ")  # the engine is running: a first stream finished
             time.sleep(rng.uniform(0.0, 0.5))
-        if proc.poll() is None:
-            _kill(proc)
+            _kill_if_running(proc)
         _state_agrees_with_data(wh)
         result = replicate_from_settings(get_settings(), full_refresh=rerun_full)
         assert result.ok, result.failed

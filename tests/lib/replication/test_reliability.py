@@ -77,6 +77,15 @@ def _kill(proc: subprocess.Popen) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
+def _kill_if_running(proc: subprocess.Popen) -> None:
+    """SIGKILL at a random moment. The child may finish first, even between a check and the
+    signal: a clean exit is then a trial without a kill, any other exit a failure."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode in (0, -signal.SIGKILL), proc.returncode
+
+
 def _state_agrees_with_data(wh) -> None:
     """After a crash: every stream's saved cursor is the newest row of its final table."""
     rows = query(wh, "select namespace, name, cursor_value from airbyte_internal._adw_state")
@@ -105,11 +114,11 @@ def test_kill_9_at_any_point_then_rerun_gives_an_exact_copy(replica_source, adw_
         proc = _start(pause, full)
         if pause:
             _wait_for(proc, MARKER)
+            _kill(proc)
         else:
             _wait_for(proc, "] ")  # the engine is running: a first stream finished
             time.sleep(rng.uniform(0.0, 0.4))
-        if proc.poll() is None:
-            _kill(proc)
+            _kill_if_running(proc)
         _state_agrees_with_data(wh)
         result = replicate_from_settings(get_settings())
         assert result.ok, result.failed
