@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import sys
 from collections.abc import Mapping
 from functools import cache
@@ -41,6 +42,18 @@ CDC_ROLE = "adw_cdc"
 
 PREFIX = "ADW_"
 DUCKDB_SIZE = r"(?i)^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+               "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+
+
+def size_bytes(size: str) -> int:
+    """A :data:`DUCKDB_SIZE` in bytes, as DuckDB reads it (``128MB`` is 128,000,000 bytes)."""
+    match = re.match(DUCKDB_SIZE, size.strip())
+    if not match:
+        raise ValueError(f"{size!r} is not a DuckDB size")
+    return int(float(size.strip()[: match.start(2)]) * _SIZE_UNITS[match.group(2).lower()])
+
+
 IDENTIFIER_PREFIX = r"^[A-Za-z_][A-Za-z0-9_]*$"
 BQ_PROJECT = r"^([a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{0,62}$"
 """A Google Cloud project id (``my-project``, or domain-scoped ``example.com:my-project``): it

@@ -26,14 +26,14 @@ from adw_assets.lib.replication.state import (
     States,
     load_states,
 )
-from adw_assets.settings import checked, get_settings
+from adw_assets.settings import checked, get_settings, size_bytes
 
 ROW_GROUP_SIZE = 16_384
 """Small row groups: a stream's rows are compressed and written as each group fills, by
 DuckDB's threads during the insert, instead of all at the commit's checkpoint (the
 AdventureWorks tables each fit in one default 122,880-row group); measured 1.6 -> 1.2 s for a
-full sync of the real data."""
-
+full sync of the real data. Not DuckDB's default under 2.0 either: scale 100's full sync
+took 142 s and a 5.4 GB file with it, against 60 s and 3.6 GB (docs/performance.md)."""
 
 MEMORY_LIMIT = "ADW_REPLICATION_MEMORY_LIMIT"
 
@@ -62,6 +62,7 @@ class DuckDBDestination:
         try:
             if self.memory_limit:
                 con.execute("set memory_limit = ?", [self.memory_limit])
+            memory = MergeMemory(con, size_bytes(self.memory_limit) if self.memory_limit else None)
             # the workers are the parallelism: DuckDB threads beyond the cores left per worker
             # only fight them and PostgreSQL for the CPU (real data, 2 cores: 1.0 -> 0.9 s)
             con.execute(f"set threads = {max(1, (os.cpu_count() or 1) // max(1, workers))}")
@@ -71,7 +72,8 @@ class DuckDBDestination:
             table = warehouse.qualified(INTERNAL_SCHEMA, STATE_TABLE)
             states = load_states(lambda sql: con.execute(sql).fetchall(), table)
             con.execute("commit")
-            yield DuckDBRun(con, states, warehouse_tables(con, namespaces), self.staging_rows)
+            tables = warehouse_tables(con, namespaces)
+            yield DuckDBRun(con, states, tables, self.staging_rows, memory)
         finally:
             # checkpoint under the run's memory limit, not on close after the limit is
             # restored (80% of RAM by default): up to 160 MB more at scale 10
@@ -82,13 +84,37 @@ class DuckDBDestination:
             con.close()
 
 
+class MergeMemory:
+    """DuckDB's memory limit during a run: the setting's, plus the room the incremental merges
+    asked for (:meth:`~.duckdb_load.DuckDBStreamLoad.make_room`). One limit serves the whole
+    database, so the workers' merges add up. The room is kept to the end of the run: the rows a
+    merge deleted hold their memory after it commits, until the run's closing checkpoint. A
+    full sync asks for none: its staging commits bound what it holds, and a higher limit only
+    lets DuckDB keep more (scale 100's full refresh peaked at 1,245 MB under 512MB, 880 MB
+    under 128MB)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, base: int | None) -> None:
+        self.base, self.extra = base, 0
+        self.lock = threading.Lock()
+        # a cursor of its own, outside the streams' transactions
+        self.cursor = con.cursor() if base is not None else None
+
+    def add(self, room: int) -> None:
+        """Raise the limit by ``room`` bytes for the rest of the run."""
+        if self.base is None:
+            return
+        with self.lock:
+            self.extra += room
+            self.cursor.execute("set memory_limit = ?", [f"{self.base + self.extra}B"])
+
+
 class DuckDBRun:
     """The warehouse opened for one run: the states, the catalog, a cursor per worker thread."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, states: States, tables: Tables,
-                 staging_rows: int) -> None:  # fmt: skip
+                 staging_rows: int, memory: MergeMemory) -> None:  # fmt: skip
         self.con, self.states, self.tables = con, states, tables
-        self.staging_rows = staging_rows
+        self.staging_rows, self.memory = staging_rows, memory
         self.local = threading.local()
 
     def cdc_states(self) -> dict[tuple[str, str], int]:
@@ -105,7 +131,7 @@ class DuckDBRun:
             cur = self.con.cursor()
             cur.execute(f"use {warehouse.ATTACHED_CATALOG}; set TimeZone = 'UTC'")
             self.local.cursor = cur
-        return DuckDBStreamLoad(cur, plan, self.tables, self.staging_rows)
+        return DuckDBStreamLoad(cur, plan, self.tables, self.staging_rows, self.memory.add)
 
 
 def warehouse_tables(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> Tables:

@@ -123,8 +123,7 @@ class _Run:
             )
             return self._failed(stream, started, SourceError(msg), attempts)
         except Exception as exc:  # a bug or a warehouse error: report, keep others going
-            if isinstance(exc, duckdb.OutOfMemoryException):
-                first = str(exc).strip().splitlines()[0]  # DuckDB's own advice does not apply
+            if first := _out_of_memory(exc):
                 err = AdwError(
                     f"{stream.name}: DuckDB {first}. No state was advanced for this stream; "
                     "raise ADW_REPLICATION_MEMORY_LIMIT (docs/performance.md: what each scale "
@@ -288,3 +287,20 @@ def replicate(
         finally:
             run.close()
     return ReplicationResult(run.sync_id, [done[n] for n in names], time.perf_counter() - started)
+
+
+_COMMIT_FAILED = "TransactionContext Error: Failed to commit: "
+
+
+def _out_of_memory(exc: Exception) -> str | None:
+    """DuckDB's one line when ``exc`` is running out of its memory limit, in a statement or in
+    the commit (which DuckDB reports as a failed transaction); DuckDB's own advice after it
+    does not apply (adw sets the limit)."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return first
+    if isinstance(exc, duckdb.TransactionException) and first.startswith(_COMMIT_FAILED):
+        cause = first.removeprefix(_COMMIT_FAILED)
+        if "block of size" in cause and " used)" in cause:
+            return f"Out of Memory Error at the commit: {cause}"
+    return None
