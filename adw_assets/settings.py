@@ -54,6 +54,8 @@ def size_bytes(size: str) -> int:
     return int(float(size.strip()[: match.start(2)]) * _SIZE_UNITS[match.group(2).lower()])
 
 
+DUCKDB_LIMIT = r"(?i)^(\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)|[1-9]\d?(\.\d+)?%)$"
+"""A DuckDB size or a percentage of the machine's memory (DuckDB's own default is ``80%``)."""
 IDENTIFIER_PREFIX = r"^[A-Za-z_][A-Za-z0-9_]*$"
 BQ_PROJECT = r"^([a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{0,62}$"
 """A Google Cloud project id (``my-project``, or domain-scoped ``example.com:my-project``): it
@@ -127,7 +129,8 @@ class Settings(BaseModel):
     replication_range_min_mb: int = var(32, ge=0)
     """source table size (MB, heap and TOAST) from which a full sync reads it in page ranges"""
     replication_memory_limit: str = var("128MB", pattern=DUCKDB_SIZE)
-    """DuckDB memory limit during a sync"""
+    """DuckDB memory limit during a sync; an incremental merge adds room for the rows it deletes
+    (at most 32 bytes per row of its table: about 390 MB for 12M order lines)"""
     replication_staging_rows: int = var(125_000, ge=1)
     """a full sync into DuckDB commits its staging tables every this many rows (DuckDB holds
     about 90 bytes a row until a commit; the swap into the final table comes last)"""
@@ -166,6 +169,9 @@ class Settings(BaseModel):
     pins libraries older than Dagster needs)"""
     dbt_lookback_minutes: int | None = var(None, "0 on DuckDB, 60 elsewhere", ge=0, examples=[60])
     """how far back incremental facts re-read"""
+    dbt_memory_limit: str = var("80%", pattern=DUCKDB_LIMIT, examples=["2GB"])
+    """DuckDB memory limit of dbt on the DuckDB warehouse: a size, or a percentage of the
+    machine's memory (DuckDB's default); beyond it DuckDB spills to disk, under `ADW_HOME`"""
     card_hash_salt: SecretStr | None = var(None, "a dev salt on the local default only")
     """salt of the card-number and IP address hashes; required (and never the dev salt) unless
     the source is embedded, the warehouse DuckDB and the dbt target `local`: adw and dbt refuse
@@ -414,6 +420,8 @@ _MESSAGES = {
     "bool_parsing": "is not true or false; set it to true or false.",
     "literal_error": "is not one of {choices}; set it to one of them.",
     "duckdb_size": "is not a DuckDB size (a number and B, KB, MB, GB, ...); set it to e.g. 128MB.",
+    "duckdb_limit": "is not a DuckDB size (a number and B, KB, MB, GB, ...) or a percentage of "
+    "the machine's memory; set it to e.g. 2GB or 50%.",
     "string_pattern_mismatch": "may hold only letters, digits and _; set it to e.g. {example}.",
     "bq_project": "is not a Google Cloud project id (lowercase letters, digits and -); set it "
     "to the project's id, e.g. my-project.",
@@ -437,6 +445,8 @@ def _message(err: Mapping[str, Any], env: Mapping[str, str]) -> str:
         kind = "range"
     if ctx.get("pattern") == DUCKDB_SIZE:
         kind = "duckdb_size"
+    if ctx.get("pattern") == DUCKDB_LIMIT:
+        kind = "duckdb_limit"
     if ctx.get("pattern") == BQ_PROJECT:
         kind = "bq_project"
     facts |= {

@@ -81,6 +81,9 @@ def test_an_empty_value_is_unset(tmp_path):
         ("ADW_REPLICATION_MEMORY_LIMIT", "1GB'; drop table x; --",
          "ADW_REPLICATION_MEMORY_LIMIT=\"1GB'; drop table x; --\" is not a DuckDB size (a number "
          "and B, KB, MB, GB, ...); set it to e.g. 128MB."),
+        ("ADW_DBT_MEMORY_LIMIT", "100%'; drop table x; --",
+         "ADW_DBT_MEMORY_LIMIT=\"100%'; drop table x; --\" is not a DuckDB size (a number and B, "
+         "KB, MB, GB, ...) or a percentage of the machine's memory; set it to e.g. 2GB or 50%."),
         ("ADW_WAREHOUSE", "snowflake",
          "ADW_WAREHOUSE='snowflake' is not one of duckdb, bigquery; set it to one of them."),
         ("ADW_EVENTS_LOOKBACK_HOURS", "0",

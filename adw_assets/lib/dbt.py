@@ -115,6 +115,7 @@ def dbt_env(settings: Settings | None = None) -> dict[str, str]:
         "ADW_EVENTS_LOOKBACK_HOURS": repr(s.events_lookback_hours),
         "ADW_BQ_DATASET_PREFIX": s.bq_dataset_prefix,
         "ADW_BQ_LOCATION": s.bq_location,
+        "ADW_DBT_MEMORY_LIMIT": s.dbt_memory_limit,
         **{name: str(value) for name, value in optional.items() if value is not None},
         "DO_NOT_TRACK": "1",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

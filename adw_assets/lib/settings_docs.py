@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
 from adw_assets.lib.paths import PACKAGE_DIR, REPO_ROOT
-from adw_assets.settings import BQ_PROJECT, COMPOSE_ONLY, DUCKDB_SIZE, variables
+from adw_assets.settings import BQ_PROJECT, COMPOSE_ONLY, DUCKDB_LIMIT, DUCKDB_SIZE, variables
 
 ROOT = REPO_ROOT or PACKAGE_DIR.parent  # the checkout: README.md, .env.example, compose.yaml
 README_START = "<!-- settings table: python -m adw_assets.lib.settings_docs --readme -->"
@@ -106,6 +106,8 @@ def kind(name: str, field: FieldInfo) -> str:
         return " or ".join(f"`{choice}`" for choice in typing.get_args(base))
     if limits.get("pattern") == DUCKDB_SIZE:
         return "DuckDB size"
+    if limits.get("pattern") == DUCKDB_LIMIT:
+        return "DuckDB size or %"
     if limits.get("pattern") == BQ_PROJECT:
         return "project id"
     if "pattern" in limits:
