@@ -388,6 +388,12 @@ def variables() -> dict[str, FieldInfo]:
     return {field.alias: field for field in Settings.model_fields.values()}
 
 
+def default(name: str) -> Any:
+    """The default of the setting ``name`` (``replication_batch_rows``): for a library call's
+    keyword that :class:`Settings` fills when adw calls it, so a default is written once."""
+    return Settings.model_fields[name].default
+
+
 def checked(name: str, value: str) -> Any:
     """``value`` validated as the setting ``name`` (``ADW_...``) would be in the environment,
     for a value that reaches adw another way (a library call, run config): the setting's value,

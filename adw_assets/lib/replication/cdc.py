@@ -49,6 +49,7 @@ from adw_assets.lib.replication.destination import Destination
 from adw_assets.lib.replication.plan import plan_streams
 from adw_assets.lib.replication.result import ReplicationResult
 from adw_assets.lib.replication.schedule import run_streams
+from adw_assets.settings import default
 
 LSN, UPDATED_AT, DELETED_AT = "_ab_cdc_lsn", "_ab_cdc_updated_at", "_ab_cdc_deleted_at"
 CDC_FIELDS = (LSN, UPDATED_AT, DELETED_AT)
@@ -265,12 +266,12 @@ def replicate_cdc(
     prefix: str = "raw_",
     streams: Sequence[str] | None = None,
     full_refresh: bool | Sequence[str] = False,
-    batch_rows: int = 50_000,
-    retries: int = 3,
+    batch_rows: int = default("replication_batch_rows"),
+    retries: int = default("replication_retries"),
     progress=None,
-    workers: int = 2,
+    workers: int = default("replication_workers"),
     backoff_seconds: float = 1.0,
-    raw_history: bool = True,
+    raw_history: bool = default("replication_raw_history"),
     mappings: Mappings | None = None,
 ) -> ReplicationResult:
     """One CDC run: the initial snapshot when there is no slot (or ``full_refresh``), else the

@@ -26,7 +26,7 @@ from adw_assets.lib.replication.state import (
     States,
     load_states,
 )
-from adw_assets.settings import checked, get_settings, size_bytes
+from adw_assets.settings import checked, default, get_settings, size_bytes
 
 ROW_GROUP_SIZE = 16_384
 """Small row groups: a stream's rows are compressed and written as each group fills, by
@@ -44,8 +44,13 @@ class DuckDBDestination:
 
     name = "DuckDB"
 
-    def __init__(self, path: Path, *, memory_limit: str | None = "128MB",
-                 staging_rows: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path,
+        *,
+        memory_limit: str | None = default("replication_memory_limit"),
+        staging_rows: int | None = None,
+    ) -> None:
         self.path = Path(path)
         # validated here too: the value may come from a caller, not from the settings
         self.memory_limit = checked(MEMORY_LIMIT, memory_limit) if memory_limit else None

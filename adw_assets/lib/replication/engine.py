@@ -32,6 +32,7 @@ from adw_assets.lib.replication.state import StreamState
 from adw_assets.lib.retry import retrying
 from adw_assets.lib.secrets import redact, redact_dsn
 from adw_assets.lib.source.catalog import CURSOR_FIELD
+from adw_assets.settings import default
 
 Progress = Callable[[ProgressEvent], None]
 
@@ -239,17 +240,17 @@ def replicate(
     prefix: str = "raw_",
     streams: Sequence[str] | None = None,
     full_refresh: bool | Sequence[str] = False,
-    lag_seconds: int = 300,
-    batch_rows: int = 50_000,
-    retries: int = 3,
+    lag_seconds: int = default("replication_lag_seconds"),
+    batch_rows: int = default("replication_batch_rows"),
+    retries: int = default("replication_retries"),
     progress: Progress | None = None,
-    workers: int = 2,
+    workers: int = default("replication_workers"),
     backoff_seconds: float = 1.0,
-    raw_history: bool = True,
+    raw_history: bool = default("replication_raw_history"),
     mappings: Mappings | None = None,
     method: str = "cursor",
-    range_readers: int = 2,
-    range_min_bytes: int = 32 << 20,
+    range_readers: int = default("replication_range_readers"),
+    range_min_bytes: int = default("replication_range_min_mb") << 20,
 ) -> ReplicationResult:
     """Replicate the streams (default: all 12) from ``source_dsn`` into ``destination``.
 
