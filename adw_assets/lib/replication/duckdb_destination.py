@@ -95,8 +95,8 @@ class MergeMemory:
     database, so the workers' merges add up. The room is kept to the end of the run: the rows a
     merge deleted hold their memory after it commits, until the run's closing checkpoint. A
     full sync asks for none: its staging commits bound what it holds, and a higher limit only
-    lets DuckDB keep more (scale 100's full refresh peaked at 1,245 MB under 512MB, 880 MB
-    under 128MB)."""
+    lets DuckDB keep more (scale 100: a full refresh under 512MB peaked at 1,245 MB, the full
+    syncs under 128MB at 840-880 MB)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, base: int | None) -> None:
         self.base, self.extra = base, 0
