@@ -41,9 +41,13 @@ REPLICATION_ROLE = "adw_replicator"
 CDC_ROLE = "adw_cdc"
 
 PREFIX = "ADW_"
-DUCKDB_SIZE = r"(?i)^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
                "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+"""DuckDB's size units (any case), in bytes as DuckDB reads them (``128MB`` is 128,000,000)."""
+_SIZE = r"\d+(\.\d+)?\s*(" + "|".join(_SIZE_UNITS) + ")"
+DUCKDB_SIZE = rf"(?i)^{_SIZE}$"
+DUCKDB_LIMIT = rf"(?i)^({_SIZE}|[1-9]\d?(\.\d+)?%)$"
+"""A DuckDB size or a percentage of the machine's memory (DuckDB's own default is ``80%``)."""
 
 
 def size_bytes(size: str) -> int:
@@ -54,8 +58,6 @@ def size_bytes(size: str) -> int:
     return int(float(size.strip()[: match.start(2)]) * _SIZE_UNITS[match.group(2).lower()])
 
 
-DUCKDB_LIMIT = r"(?i)^(\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)|[1-9]\d?(\.\d+)?%)$"
-"""A DuckDB size or a percentage of the machine's memory (DuckDB's own default is ``80%``)."""
 IDENTIFIER_PREFIX = r"^[A-Za-z_][A-Za-z0-9_]*$"
 BQ_PROJECT = r"^([a-z0-9][a-z0-9.-]{0,62}:)?[a-z][a-z0-9-]{0,62}$"
 """A Google Cloud project id (``my-project``, or domain-scoped ``example.com:my-project``): it
