@@ -77,8 +77,8 @@ class DuckDBDestination:
             table = warehouse.qualified(INTERNAL_SCHEMA, STATE_TABLE)
             states = load_states(lambda sql: con.execute(sql).fetchall(), table)
             con.execute("commit")
-            tables = warehouse_tables(con, namespaces)
-            yield DuckDBRun(con, states, tables, self.staging_rows, memory)
+            tables, rows = warehouse_tables(con, namespaces), table_rows(con, namespaces)
+            yield DuckDBRun(con, states, tables, rows, self.staging_rows, memory)
         finally:
             # checkpoint under the run's memory limit, not on close after the limit is
             # restored (80% of RAM by default): up to 160 MB more at scale 10
@@ -117,8 +117,9 @@ class DuckDBRun:
     """The warehouse opened for one run: the states, the catalog, a cursor per worker thread."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, states: States, tables: Tables,
-                 staging_rows: int, memory: MergeMemory) -> None:  # fmt: skip
-        self.con, self.states, self.tables = con, states, tables
+                 rows: dict[tuple[str, str], int], staging_rows: int,
+                 memory: MergeMemory) -> None:  # fmt: skip
+        self.con, self.states, self.tables, self.rows = con, states, tables, rows
         self.staging_rows, self.memory = staging_rows, memory
         self.local = threading.local()
 
@@ -136,7 +137,8 @@ class DuckDBRun:
             cur = self.con.cursor()
             cur.execute(f"use {warehouse.ATTACHED_CATALOG}; set TimeZone = 'UTC'")
             self.local.cursor = cur
-        return DuckDBStreamLoad(cur, plan, self.tables, self.staging_rows, self.memory.add)
+        rows = self.rows.get((plan.namespace, plan.stream.table), 0)
+        return DuckDBStreamLoad(cur, plan, self.tables, self.staging_rows, rows, self.memory.add)
 
 
 def warehouse_tables(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> Tables:
@@ -152,3 +154,14 @@ def warehouse_tables(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> Tabl
     for schema, table, column, dtype in rows:
         out.setdefault((schema, table), {})[column] = dtype
     return out
+
+
+def table_rows(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> dict[tuple[str, str], int]:
+    """``(schema, table) -> rows`` (DuckDB's estimate) for the tables of ``schemas``: what an
+    incremental merge's deletes may hold follows it (:meth:`DuckDBStreamLoad.make_room`)."""
+    rows = con.execute(
+        "select schema_name, table_name, estimated_size from duckdb_tables() "
+        "where database_name = current_database() and schema_name in (select unnest(?))",
+        [schemas],
+    ).fetchall()
+    return {(schema, table): n for schema, table, n in rows}

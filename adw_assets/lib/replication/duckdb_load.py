@@ -111,13 +111,13 @@ class DuckDBStreamLoad:
     :meth:`rollback`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, plan: LoadPlan, tables: Tables,
-                 staging_rows: int,
-                 add_room: Callable[[int], None] | None = None) -> None:  # fmt: skip
+                 staging_rows: int, final_rows: int,
+                 add_room: Callable[[int], None]) -> None:  # fmt: skip
         con.execute("begin transaction")
-        self.add_room = add_room
-        """Raises DuckDB's memory limit by so many bytes for the rest of the run
-        (:class:`~.duckdb_destination.MergeMemory`); ``None``: no limit to raise."""
-        self.final_rows = self.deletes = self.room = 0
+        self.final_rows, self.add_room = final_rows, add_room
+        """The final table's rows when the run started, and what raises DuckDB's memory limit
+        by so many bytes for the rest of the run (:class:`~.duckdb_destination.MergeMemory`)."""
+        self.deletes = self.room = 0
         self.con, self.stream, self.namespace = con, plan.stream, plan.namespace
         self.final = qualified(plan.namespace, plan.stream.table)
         raw = raw_table_name(plan.namespace, plan.stream.table)
@@ -188,12 +188,6 @@ class DuckDBStreamLoad:
             changes.append(change.describe())
         self.dropped = dropped_columns(self.stream, current)
         self._prepare_raw()
-        if self.add_room:  # what the merge's deletes may hold follows the table's size
-            self.final_rows = con.execute(
-                "select estimated_size from duckdb_tables() where database_name = "
-                "current_database() and schema_name = ? and table_name = ?",
-                [self.namespace, self.stream.table],
-            ).fetchall()[0][0]
         return changes
 
     def _prepare_raw(self) -> None:
@@ -391,8 +385,6 @@ class DuckDBStreamLoad:
         whole table may (:data:`DELETE_ROOM_PER_ROW`). The room follows the changes until they
         are spread over the whole table: at scale 100, 5,000 changed order lines take 386 MB
         where the default limit is 128MB; a few rows take a few MB."""
-        if not self.add_room:
-            return
         self.deletes += deletes
         room = min(self.final_rows * DELETE_ROOM_PER_ROW, self.deletes * DELETE_ROOM_PER_DELETE)
         if room > self.room:
