@@ -57,3 +57,7 @@ class BigQueryRun:
 
     def stream(self, plan: LoadPlan) -> BigQueryStreamLoad:
         return BigQueryStreamLoad(self.client, plan)
+
+    def explain(self, stream: str, exc: Exception) -> None:
+        """BigQuery's errors are reported as the engine words them."""
+        return None

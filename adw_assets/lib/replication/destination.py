@@ -30,6 +30,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from adw_assets.errors import AdwError
 from adw_assets.lib.replication.catalog import Stream
 from adw_assets.lib.replication.state import States, StreamState
 from adw_assets.lib.source.catalog import CURSOR_FIELD
@@ -106,6 +107,11 @@ class DestinationRun(Protocol):
 
     def stream(self, plan: LoadPlan) -> StreamLoad:
         """Open the load of one stream (called on the worker's thread)."""
+        ...
+
+    def explain(self, stream: str, exc: Exception) -> AdwError | None:
+        """The one-line error, with what to do, for a failure this destination knows (DuckDB
+        out of its memory limit); ``None`` for the engine's own wording."""
         ...
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from adw_assets.errors import AdwError
 from adw_assets.lib import warehouse
 from adw_assets.lib.replication.destination import LoadPlan
 from adw_assets.lib.replication.duckdb_load import DuckDBStreamLoad, Tables
@@ -139,6 +140,33 @@ class DuckDBRun:
             self.local.cursor = cur
         rows = self.rows.get((plan.namespace, plan.stream.table), 0)
         return DuckDBStreamLoad(cur, plan, self.tables, self.staging_rows, rows, self.memory.add)
+
+    def explain(self, stream: str, exc: Exception) -> AdwError | None:
+        """Out of DuckDB's memory limit, in a statement or in the commit: DuckDB's own line and
+        the setting to raise (DuckDB's advice after it does not apply: adw sets the limit)."""
+        if first := _out_of_memory(exc):
+            return AdwError(
+                f"{stream}: DuckDB {first}. No state was advanced for this stream; raise "
+                f"{MEMORY_LIMIT} (docs/performance.md: what each scale needs) and run again."
+            )
+        return None
+
+
+_COMMIT_FAILED = "TransactionContext Error: Failed to commit: "
+
+
+def _out_of_memory(exc: Exception) -> str | None:
+    """DuckDB's first line when ``exc`` is running out of its memory limit, in a statement or
+    in the commit (which DuckDB reports as a failed transaction)."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else ""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return first
+    if isinstance(exc, duckdb.TransactionException) and first.startswith(_COMMIT_FAILED):
+        cause = first.removeprefix(_COMMIT_FAILED)
+        if "block of size" in cause and " used)" in cause:
+            return f"Out of Memory Error at the commit: {cause}"
+    return None
 
 
 def warehouse_tables(con: duckdb.DuckDBPyConnection, schemas: list[str]) -> Tables:

@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 import psycopg
 import pyarrow.compute as pc
 
@@ -124,15 +123,12 @@ class _Run:
             )
             return self._failed(stream, started, SourceError(msg), attempts)
         except Exception as exc:  # a bug or a warehouse error: report, keep others going
-            if first := _out_of_memory(exc):
-                err = AdwError(
-                    f"{stream.name}: DuckDB {first}. No state was advanced for this stream; "
-                    "raise ADW_REPLICATION_MEMORY_LIMIT (docs/performance.md: what each scale "
-                    "needs) and run again."
-                )
-            else:
-                reported = exc if isinstance(exc, REPORTED) else None
-                err = reported or AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
+            reported = exc if isinstance(exc, REPORTED) else None
+            err = (
+                self.target.explain(stream.name, exc)
+                or reported
+                or AdwError(f"{stream.name}: {type(exc).__name__}: {exc}")
+            )
             return self._failed(stream, started, err, policy.statistics["attempt_number"])
         self.emit(stream.name, "done", result.rows_read, result.seconds)
         return result
@@ -288,20 +284,3 @@ def replicate(
         finally:
             run.close()
     return ReplicationResult(run.sync_id, [done[n] for n in names], time.perf_counter() - started)
-
-
-_COMMIT_FAILED = "TransactionContext Error: Failed to commit: "
-
-
-def _out_of_memory(exc: Exception) -> str | None:
-    """DuckDB's one line when ``exc`` is running out of its memory limit, in a statement or in
-    the commit (which DuckDB reports as a failed transaction); DuckDB's own advice after it
-    does not apply (adw sets the limit)."""
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, duckdb.OutOfMemoryException):
-        return first
-    if isinstance(exc, duckdb.TransactionException) and first.startswith(_COMMIT_FAILED):
-        cause = first.removeprefix(_COMMIT_FAILED)
-        if "block of size" in cause and " used)" in cause:
-            return f"Out of Memory Error at the commit: {cause}"
-    return None
