@@ -106,8 +106,8 @@ def raw_ids(n: int) -> pa.Array:
 
 
 class DuckDBStreamLoad:
-    """One stream's sync in one DuckDB transaction (a :class:`StreamLoad`), on a cursor of the
-    worker's own: opened with ``begin transaction``, ended by :meth:`commit` or
+    """One stream's sync in one DuckDB transaction (a :class:`StreamLoad`), on a cursor of its
+    own: opened with ``begin transaction``, ended (and the cursor closed) by :meth:`commit` or
     :meth:`rollback`."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, plan: LoadPlan, tables: Tables,
@@ -342,18 +342,22 @@ class DuckDBStreamLoad:
 
     def commit(self) -> None:
         self._commit()
+        self.con.close()
 
     def _commit(self) -> None:
         with COMMIT_LOCK:
             self.con.execute("commit")
 
     def rollback(self) -> None:
+        # DuckDB may refuse the rollback too (out of memory, seen under a 32MB limit): closing
+        # the cursor then abandons its transaction, and nothing of it was committed
         with contextlib.suppress(Exception):  # no transaction left open: nothing to undo
             self.con.execute("rollback")
         if self.full:  # the batches staged so far: not the stream's data
             with contextlib.suppress(Exception):  # else the next sync drops them
                 self._drop_staging()
                 self.drop_orphans()
+        self.con.close()
 
     def _append_raw(self, source: str, values: dict[str, str], extracted_at: datetime,
                     where: str = "", into: str | None = None) -> None:  # fmt: skip

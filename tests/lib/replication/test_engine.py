@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
+import duckdb
 import pytest
 
 from adw_assets.errors import ConfigError
@@ -13,6 +15,7 @@ from adw_assets.lib.replication import (
     replicate_from_settings,
     resolve_streams,
 )
+from adw_assets.lib.replication.duckdb_load import DuckDBStreamLoad
 from adw_assets.lib.source.catalog import TABLES
 from adw_assets.lib.source.simulate import simulate
 from adw_assets.settings import get_settings
@@ -270,5 +273,42 @@ def test_a_merge_out_of_duckdb_memory_says_so_and_what_to_raise(replica_source, 
     assert all("raise ADW_REPLICATION_MEMORY_LIMIT" in e for e in errors), errors
     assert not any("TransactionException" in e or "\n" in e for e in errors), errors
     # nothing half-applied: with memory again, the sync brings the warehouse to the source
+    assert replicate(dsn, DuckDBDestination(wh)).ok
+    assert mismatches(replica_source, wh) == {} and duplicate_keys(wh) == {}
+
+
+def test_a_rollback_duckdb_refuses_does_not_reach_the_next_stream(replica_source, wh, monkeypatch):
+    """DuckDB may refuse a rollback too (out of memory, seen under a 32MB limit): the failed
+    stream's transaction stays open on its cursor. The streams after it, on the same worker,
+    must not inherit it (they did: "Current transaction is aborted", for a stream that had
+    done nothing wrong)."""
+    dsn = replication_dsn(replica_source)
+
+    def refuse(sql, *args):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate data")
+
+    real_rollback = DuckDBStreamLoad.rollback
+
+    def refused_rollback(self):  # DuckDB refusing the statement, as it does out of memory
+        con = self.con
+        self.con = SimpleNamespace(
+            execute=lambda sql, *a: refuse(sql) if sql == "rollback" else con.execute(sql, *a),
+            close=con.close,
+        )
+        real_rollback(self)
+
+    def fail(self, state):
+        if state.stream == "person.address":
+            raise RuntimeError("the stream fails before its commit")
+        real_write_state(self, state)
+
+    real_write_state = DuckDBStreamLoad.write_state
+    with monkeypatch.context() as m:
+        m.setattr(DuckDBStreamLoad, "rollback", refused_rollback)
+        m.setattr(DuckDBStreamLoad, "write_state", fail)
+        result = replicate(dsn, DuckDBDestination(wh), workers=1)
+    assert [s.stream for s in result.failed] == ["person.address"], [s.error for s in result.failed]
+    others = [t for t in TABLES if t.qualified != "person.address"]
+    assert mismatches(replica_source, wh, tables=others) == {}
     assert replicate(dsn, DuckDBDestination(wh)).ok
     assert mismatches(replica_source, wh) == {} and duplicate_keys(wh) == {}
