@@ -1,6 +1,7 @@
-"""``ADW_DBT_MEMORY_LIMIT`` caps the DuckDB of dbt, run by adw or by hand (docs/dbt.md): at scale
-100 a build took 2-4 GB under DuckDB's own default, 80% of the machine's memory, and 1.2 GB
-in the same time under adw's default, 1GB."""
+"""The configuration of dbt's DuckDB, run by adw or by hand (docs/dbt.md): ``ADW_DBT_MEMORY_LIMIT``
+caps it (at scale 100 a build took 2-4 GB under DuckDB's own default, 80% of the machine's
+memory, and 1.2 GB in the same time under adw's default, 1GB), and its checkpoints do not
+vacuum the replication's tables."""
 
 from __future__ import annotations
 

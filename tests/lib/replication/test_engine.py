@@ -284,17 +284,17 @@ def test_a_rollback_duckdb_refuses_does_not_reach_the_next_stream(replica_source
     done nothing wrong)."""
     dsn = replication_dsn(replica_source)
 
-    def refuse(sql, *args):
-        raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate data")
-
-    real_rollback = DuckDBStreamLoad.rollback
+    real_rollback, real_write_state = DuckDBStreamLoad.rollback, DuckDBStreamLoad.write_state
 
     def refused_rollback(self):  # DuckDB refusing the statement, as it does out of memory
-        con = self.con
-        self.con = SimpleNamespace(
-            execute=lambda sql, *a: refuse(sql) if sql == "rollback" else con.execute(sql, *a),
-            close=con.close,
-        )
+        cursor = self.con
+
+        def execute(sql, *args):
+            if sql == "rollback":
+                raise duckdb.OutOfMemoryException("Out of Memory Error: failed to allocate data")
+            return cursor.execute(sql, *args)
+
+        self.con = SimpleNamespace(execute=execute, close=cursor.close)
         real_rollback(self)
 
     def fail(self, state):
@@ -302,7 +302,6 @@ def test_a_rollback_duckdb_refuses_does_not_reach_the_next_stream(replica_source
             raise RuntimeError("the stream fails before its commit")
         real_write_state(self, state)
 
-    real_write_state = DuckDBStreamLoad.write_state
     with monkeypatch.context() as m:
         m.setattr(DuckDBStreamLoad, "rollback", refused_rollback)
         m.setattr(DuckDBStreamLoad, "write_state", fail)
