@@ -136,9 +136,9 @@ class Settings(BaseModel):
     replication_staging_rows: int = var(125_000, ge=1)
     """a full sync into DuckDB commits its staging tables every this many rows (DuckDB holds
     about 90 bytes a row until a commit; the swap into the final table comes last)"""
-    replication_raw_history: bool = True
-    """keep the raw history tables in `airbyte_internal` (false: final tables only, like
-    Airbyte's direct-load destinations)"""
+    replication_raw_history: bool = False
+    """also keep the raw history tables in `airbyte_internal` (every version of a record read);
+    off by default, as in Airbyte's direct-load destinations, which write only the final tables"""
     replication_mappings: str | None = var(None, "unset (none)")
     """Airbyte's hashing mappings, the same JSON as the Airbyte connection's (inline, or a
     file's path): fields hashed before they land, e.g. `sales.creditcard.cardnumber`

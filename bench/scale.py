@@ -6,11 +6,13 @@
 
 For each scale, in its own ADW_HOME (embedded PostgreSQL, DuckDB warehouse): seed (progress on
 stderr) -> full sync, beside DuckDB's postgres reader (the floor, from ``.venv-bench``: see
-bench/replication.py) in the same run -> incremental after 10,000 changed rows -> dbt full
-build -> incremental build after 1% changes (new orders and updates of 1% of the orders,
-replicated first) -> dashboard snapshot. Each step runs in its own process; its peak memory is
-that process's VmHWM or its largest child's (dbt), whichever is larger. PostgreSQL's own
-memory is not counted. Figures, not pass/fail: the bounds of issue 19 are printed beside them.
+bench/replication.py) and a full sync that also writes the raw history
+(``ADW_REPLICATION_RAW_HISTORY=true``, into a file of its own) in the same run -> incremental
+after 10,000 changed rows -> dbt full build -> incremental build after 1% changes (new orders
+and updates of 1% of the orders, replicated first) -> dashboard snapshot. Each step runs in its
+own process; its peak memory is that process's VmHWM or its largest child's (dbt), whichever is
+larger. PostgreSQL's own memory is not counted. Figures, not pass/fail: the bounds of issue 19
+are printed beside them.
 """
 
 from __future__ import annotations
@@ -43,10 +45,12 @@ CHANGES_10K = {  # 10,000 rows changed before the incremental sync, the same at 
     "person.person": 1000,
     "person.address": 500,
 }
-STEPS = ("seed", "full", "floor", "full_single", "inc", "dbt_full", "dbt_inc", "snapshot")
+STEPS = ("seed", "full", "floor", "full_raw", "full_single", "inc", "dbt_full", "dbt_inc",
+         "snapshot")  # fmt: skip
 LABELS = {
     "seed": "seed",
     "full": "full sync (adw, range reads)",
+    "full_raw": "full sync with the raw history",
     "full_single": "full sync, one COPY per table",
     "floor": "full sync: DuckDB postgres reader (floor)",
     "inc": "incremental after 10,000 changed rows",
@@ -110,14 +114,15 @@ def child(step: str, home: Path, scale: float, overrides: dict[str, str]) -> dic
         replication_bench.settle(owner)  # VACUUM ANALYZE, as autovacuum would: not timed
     elif step == "full":
         out["rows"] = _replicate(settings, full_refresh=True)
-    elif step == "full_single":
+    elif step in ("full_single", "full_raw"):  # into a file of its own, then removed
         from adw_assets.lib.replication import DuckDBDestination
 
-        single = DuckDBDestination(home / "single.duckdb")
-        out["rows"] = _replicate(settings, full_refresh=True, destination=single,
-                                 range_readers=1)  # fmt: skip
+        other = home / f"{step}.duckdb"
+        variant = {"range_readers": 1} if step == "full_single" else {"raw_history": True}
+        out["rows"] = _replicate(settings, full_refresh=True, destination=DuckDBDestination(
+            other, memory_limit=settings.replication_memory_limit), **variant)  # fmt: skip
         seconds = time.perf_counter() - t
-        (home / "single.duckdb").unlink()
+        other.unlink()
     elif step == "settle":  # the no-op right after a full sync (re-reads the cursor's ties)
         out["rows"] = _replicate(settings)
     elif step == "change_10k":
@@ -213,8 +218,8 @@ def run_step(step: str, home: Path, scale: float) -> dict:
     return out
 
 
-ORDER = ("seed", "full", "floor", "full_single", "settle", "change_10k", "inc", "dbt_full",
-         "change_1pct", "replicate_1pct", "dbt_inc", "snapshot")  # fmt: skip
+ORDER = ("seed", "full", "floor", "full_raw", "full_single", "settle", "change_10k", "inc",
+         "dbt_full", "change_1pct", "replicate_1pct", "dbt_inc", "snapshot")  # fmt: skip
 UNREPORTED = ("settle", "change_10k", "change_1pct")
 """Steps that prepare the next one: run, printed, not in the table."""
 
@@ -270,7 +275,7 @@ def table(results: dict[float, dict[str, dict]]) -> str:
     headers = ("step", "scale", "seconds", "rows", "rows/s", "peak MB", "vs scale 1", "vs floor")
     rows = []
     base = results.get(1.0, {})
-    for step in [*STEPS[:4], "inc", "replicate_1pct", "dbt_full", "dbt_inc", "snapshot"]:
+    for step in [*STEPS[:5], "inc", "replicate_1pct", "dbt_full", "dbt_inc", "snapshot"]:
         for scale, figures in results.items():
             f = figures.get(step)
             if not f:
@@ -280,7 +285,7 @@ def table(results: dict[float, dict[str, dict]]) -> str:
             bound = BOUNDS.get((step, 1, int(scale)))
             vs1 += f" (<= {bound:g}x)" if bound and vs1 else ""
             vsf = ""
-            if step in ("full", "full_single") and "floor" in figures:
+            if step.startswith("full") and "floor" in figures:
                 vsf = f"{f['seconds'] / figures['floor']['seconds']:.2f}x"
                 bound = BOUNDS.get(("full", "floor", int(scale)))
                 vsf += f" (<= {bound:g}x)" if bound and step == "full" else ""

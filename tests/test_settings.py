@@ -27,7 +27,7 @@ def test_defaults(tmp_path):
     assert (s.replication_workers, s.replication_memory_limit) == (2, "128MB")
     assert s.test_pause_at is None
     assert (s.replication_lag_seconds, s.replication_retries) == (300, 3)
-    assert s.replication_batch_rows == 50_000 and s.replication_raw_history is True
+    assert s.replication_batch_rows == 50_000 and s.replication_raw_history is False
     assert s.events_lookback_hours == 24.0 and s.events_max_dead_letter_ratio == 0.05
     assert (s.bq_project, s.bq_location, s.bq_dataset_prefix) == (None, "US", "adw_")
     assert s.airbyte_url is None and s.airbyte_cloud is False and s.airbyte_poll_timeout is None
@@ -45,7 +45,7 @@ def test_values_are_parsed_to_their_types(tmp_path):
             "ADW_DAGSTER_PORT": "3111",
             "ADW_REPLICATION_WORKERS": " 4 ",
             "ADW_REPLICATION_MEMORY_LIMIT": "1.5 GiB",
-            "ADW_REPLICATION_RAW_HISTORY": "FALSE",
+            "ADW_REPLICATION_RAW_HISTORY": "TRUE",
             "ADW_EVENTS_FLUSH_SECONDS": "0.2",
             "ADW_AIRBYTE_URL": "http://airbyte:8000/api/public/v1/",
             "ADW_AIRBYTE_CLOUD": "yes",
@@ -58,7 +58,7 @@ def test_values_are_parsed_to_their_types(tmp_path):
     assert s.duckdb_path == tmp_path.resolve() / "x.duckdb"
     assert s.dagster_url == "http://127.0.0.1:3111/graphql"
     assert s.replication_workers == 4 and s.replication_memory_limit == "1.5 GiB"
-    assert s.replication_raw_history is False and s.events_flush_seconds == 0.2
+    assert s.replication_raw_history is True and s.events_flush_seconds == 0.2
     assert s.airbyte_url == "http://airbyte:8000" and s.airbyte_cloud is True
     assert s.bq_endpoint == "http://127.0.0.1:9050"
     assert s.test_pause_at == "after_write@sales.salesorderheader"

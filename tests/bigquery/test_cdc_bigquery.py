@@ -36,6 +36,7 @@ def cdc_source(source_db, bq_warehouse, monkeypatch) -> str:
     cdc_slot.setup(source_db, superuser_role=True, connection_limit=8)
     monkeypatch.setenv("ADW_REPLICATION_METHOD", "cdc")
     monkeypatch.setenv("ADW_REPLICATION_CDC_DSN", dsn_with_user(source_db, CDC_ROLE))
+    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "true")  # delete records, each version once
     get_settings.cache_clear()
     yield source_db
     cdc_slot.teardown(source_db)

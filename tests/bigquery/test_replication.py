@@ -43,7 +43,7 @@ def assert_copies_source(dsn: str, client) -> None:
 
 
 def test_replicates_the_source_exactly_in_the_v2_layout(seeded, bq_client):
-    result = replicate_from_settings(get_settings())
+    result = replicate_from_settings(get_settings(), raw_history=True)
     assert result.ok, result.failed
     assert {s.rows_inserted for s in result.streams} != {0}
     assert_copies_source(seeded, bq_client)
@@ -186,11 +186,8 @@ def test_dagster_assets_and_checks_run_on_bigquery(seeded, bq_client):
     assert not by_name["store_primary_key_is_unique_and_not_null"].passed
 
 
-def test_without_raw_history_only_the_final_tables_are_written(seeded, bq_client, monkeypatch):
-    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "false")
-    get_settings.cache_clear()
-    result = replicate_from_settings(get_settings(), streams=["sales.customer"])
-    get_settings.cache_clear()
+def test_without_raw_history_only_the_final_tables_are_written(seeded, bq_client):
+    result = replicate_from_settings(get_settings(), streams=["sales.customer"])  # the default
     assert result.ok, result.failed
     assert bq.table_exists(bq_client, "raw_sales", "customer")
     assert not bq.table_exists(bq_client, "airbyte_internal", "raw_sales_raw__stream_customer")

@@ -43,7 +43,7 @@ def replicated_spec(prefix: str, t: SourceTable, kinds: set[str]) -> dg.AssetSpe
         kinds=kinds,
         description=(
             f"{t.qualified} replicated into {namespace}.{t.name} (Airbyte incremental append + "
-            "deduped, Destinations v2 final table; raw history in "
+            "deduped, Destinations v2 final table; raw history, when kept, in "
             f"airbyte_internal.{raw_table_name(namespace, t.name)})."
         ),
         metadata={"primary_key": ", ".join(t.primary_key), "cursor": CURSOR_FIELD},

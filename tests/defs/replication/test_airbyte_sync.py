@@ -98,13 +98,14 @@ def test_a_second_sync_moves_only_changed_rows_and_keeps_one_row_per_key(airbyte
         rows = db.execute(
             "select salesorderdetailid, orderqty from raw_sales.salesorderdetail order by 1"
         ).fetchall()
-        history = db.execute(
-            "select count(*) from airbyte_internal.raw_sales_raw__stream_salesorderdetail"
+        raw_tables = db.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'airbyte_internal' "
+            "and table_name like '%raw__stream%'"
         ).fetchone()[0]
     assert rows == [(1, 1), (2, 5)]
-    # the stand-in moves data with the embedded engine: the changed row joins the history,
-    # the re-read row at the cursor is identical to the one held and is not appended again
-    assert history == 3
+    # the stand-in moves data with the embedded engine's defaults: the final tables only, as
+    # Airbyte's direct-load destinations land them (the raw history: tests/lib/replication)
+    assert raw_tables == 0
 
 
 def test_selecting_one_stream_still_records_every_stream_airbyte_synced(airbyte):

@@ -32,7 +32,10 @@ def cdc_source(replica_source) -> str:
 
 
 def sync(owner: str, path, **kw):
-    result = replicate(cdc_dsn(owner), DuckDBDestination(path), method="cdc", retries=0, **kw)
+    """A CDC sync that also keeps the raw history (off by default), where these tests check the
+    delete records and every version."""
+    result = replicate(cdc_dsn(owner), DuckDBDestination(path), method="cdc", retries=0,
+                       raw_history=True, **kw)  # fmt: skip
     result.raise_for_failures()
     return result
 
@@ -214,6 +217,7 @@ def test_kill_9_at_any_point_then_rerun_applies_every_change_exactly_once(cdc_so
 
     monkeypatch.setenv("ADW_REPLICATION_METHOD", "cdc")
     monkeypatch.setenv("ADW_REPLICATION_CDC_DSN", cdc_dsn(cdc_source))
+    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "true")  # each version kept once, too
     get_settings.cache_clear()
     wh = adw_home / "warehouse.duckdb"
     trials = [

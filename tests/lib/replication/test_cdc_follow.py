@@ -33,7 +33,8 @@ def cdc_source(replica_source) -> str:
 
 @pytest.fixture
 def cdc_env(cdc_source, adw_home) -> dict:
-    return {**os.environ, "ADW_REPLICATION_METHOD": "cdc",
+    """CDC, with the raw history kept (off by default): the tests check each version once."""
+    return {**os.environ, "ADW_REPLICATION_METHOD": "cdc", "ADW_REPLICATION_RAW_HISTORY": "true",
             "ADW_REPLICATION_CDC_DSN": cdc_dsn(cdc_source)}  # fmt: skip
 
 

@@ -22,6 +22,12 @@ def wh(adw_home):
     return adw_home / "warehouse.duckdb"
 
 
+def _sync(dsn: str, wh, **kwargs):
+    """A sync that also keeps the raw history, whose evolution these tests check beside the
+    final table's (off by default)."""
+    return replicate(dsn, DuckDBDestination(wh), raw_history=True, **kwargs)
+
+
 def _types(wh, schema, table) -> dict[str, str]:
     return dict(
         query(
@@ -35,14 +41,14 @@ def _types(wh, schema, table) -> dict[str, str]:
 
 def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, DuckDBDestination(wh), streams=["customer"])
+    _sync(dsn, wh, streams=["customer"])
     execute(
         replica_source,
         "alter table sales.customer add column loyaltytier varchar(10)",
         "update sales.customer set loyaltytier = 'gold', modifieddate = now() "
         "where customerid in (select customerid from sales.customer order by customerid limit 3)",
     )
-    result = replicate(dsn, DuckDBDestination(wh), streams=["customer"])["customer"]
+    result = _sync(dsn, wh, streams=["customer"])["customer"]
     assert result.ok and result.rows_updated == 3
     assert result.schema_changes == ["added column loyaltytier VARCHAR"]
     assert _types(wh, "raw_sales", "customer")["loyaltytier"] == "VARCHAR"
@@ -58,7 +64,7 @@ def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
 
 def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, DuckDBDestination(wh), streams=["customer"])
+    _sync(dsn, wh, streams=["customer"])
     before = query(wh, "select count(territoryid) from raw_sales.customer")[0][0]
     execute(
         replica_source,
@@ -67,7 +73,7 @@ def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, 
         "(select customerid from sales.customer where storeid is null "
         "order by customerid limit 4)",
     )
-    result = replicate(dsn, DuckDBDestination(wh), streams=["customer"])["customer"]
+    result = _sync(dsn, wh, streams=["customer"])["customer"]
     # the 4 changed rows, plus any row re-read in the lag window: all now carry a null
     assert result.ok and result.rows_updated >= 4
     assert "territoryid" in _types(wh, "raw_sales", "customer")
@@ -78,7 +84,7 @@ def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, 
 
 def test_a_widened_column_is_altered_in_place(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, DuckDBDestination(wh), streams=["product"])
+    _sync(dsn, wh, streams=["product"])
     execute(
         replica_source,
         "alter table production.product alter column safetystocklevel type integer",
@@ -86,7 +92,7 @@ def test_a_widened_column_is_altered_in_place(replica_source, wh):
         "update production.product set safetystocklevel = 100000, modifieddate = now() "
         "where productid = (select min(productid) from production.product)",
     )
-    result = replicate(dsn, DuckDBDestination(wh), streams=["product"])["product"]
+    result = _sync(dsn, wh, streams=["product"])["product"]
     assert result.ok, result.error
     types = _types(wh, "raw_production", "product")
     assert types["safetystocklevel"] == "INTEGER" and types["standardcost"] == "DECIMAL(21,5)"
@@ -95,7 +101,7 @@ def test_a_widened_column_is_altered_in_place(replica_source, wh):
 
 def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, DuckDBDestination(wh), streams=["creditcard", "store"])
+    _sync(dsn, wh, streams=["creditcard", "store"])
     state_before = query(wh, "select * from airbyte_internal._adw_state where name = 'creditcard'")
     execute(
         replica_source,
@@ -105,7 +111,7 @@ def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(r
         "update sales.store set modifieddate = now() where businessentityid = "
         "(select min(businessentityid) from sales.store)",
     )
-    result = replicate(dsn, DuckDBDestination(wh), streams=["creditcard", "store"])
+    result = _sync(dsn, wh, streams=["creditcard", "store"])
     assert not result.ok
     failed = result["creditcard"]
     assert failed.status == "failed"
@@ -119,9 +125,7 @@ def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(r
     with pytest.raises(AdwError, match="cardnumber"):
         result.raise_for_failures()
     # the documented way out: a full refresh rebuilds the table with the new type
-    fixed = replicate(dsn, DuckDBDestination(wh), streams=["creditcard"], full_refresh=True)[
-        "creditcard"
-    ]
+    fixed = _sync(dsn, wh, streams=["creditcard"], full_refresh=True)["creditcard"]
     assert fixed.ok and fixed.generation == 1
     assert _types(wh, "raw_sales", "creditcard")["cardnumber"] == "BIGINT"
     assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.creditcard"]]) == {}
@@ -144,7 +148,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
     replica_source, wh
 ):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, DuckDBDestination(wh), streams=["store"])
+    _sync(dsn, wh, streams=["store"])
     raw = "airbyte_internal.raw_sales_raw__stream_store"
     n = query(wh, f"select count(*) from {raw}")[0][0]
     # the layout written before _airbyte_data became a STRUCT
@@ -156,7 +160,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
     )
     execute(replica_source, "update sales.store set modifieddate = now() where "
             "businessentityid = (select min(businessentityid) from sales.store)")  # fmt: skip
-    assert replicate(dsn, DuckDBDestination(wh), streams=["store"]).ok
+    assert _sync(dsn, wh, streams=["store"]).ok
     assert query(wh, f"select count(*), any_value(json_valid(_airbyte_data)) from {raw}__json") == [
         (n, True)
     ]
@@ -165,7 +169,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
 
 def test_without_raw_history_only_the_final_tables_are_written(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    assert replicate(dsn, DuckDBDestination(wh), streams=["store"], raw_history=False).ok
+    assert replicate(dsn, DuckDBDestination(wh), streams=["store"]).ok  # the default
     raw_tables = query(
         wh,
         "select count(*) from duckdb_tables() where schema_name = 'airbyte_internal' "
@@ -180,10 +184,10 @@ def test_the_raw_history_setting_is_read_once_and_checked(monkeypatch):
     from adw_assets.settings import get_settings
 
     get_settings.cache_clear()
-    assert get_settings().replication_raw_history is True
-    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "false")
-    get_settings.cache_clear()
     assert get_settings().replication_raw_history is False
+    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "true")
+    get_settings.cache_clear()
+    assert get_settings().replication_raw_history is True
     monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "sometimes")
     get_settings.cache_clear()
     with pytest.raises(ConfigError, match="ADW_REPLICATION_RAW_HISTORY='sometimes'"):

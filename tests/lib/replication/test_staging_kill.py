@@ -82,6 +82,7 @@ def test_kill_9_mid_staging_or_before_the_swap_keeps_the_old_table_and_a_rerun_i
 ):
     # 300-row batches (the child) committed into staging every 600 rows: several transactions
     monkeypatch.setenv("ADW_REPLICATION_STAGING_ROWS", "600")
+    monkeypatch.setenv("ADW_REPLICATION_RAW_HISTORY", "true")  # a refresh's orphans: checked too
     get_settings.cache_clear()
     wh = adw_home / "warehouse.duckdb"
 
