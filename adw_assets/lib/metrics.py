@@ -35,6 +35,7 @@ from metricflow_semantics.model.dbt_manifest_parser import (
 from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 from metricflow_semantics.sql.sql_bind_parameters import SqlBindParameterSet
 
+from adw_assets.lib.semantic import to_cent
 from adw_assets.lib.warehouse import DEFAULT_LOCK_TIMEOUT, WarehouseBusyError, connect_to_read
 from adw_assets.settings import Settings
 
@@ -299,6 +300,4 @@ def semantic_manifest(settings: Settings) -> Path:
 
 def cents(value: object) -> Decimal | None:
     """A money (or count) value rounded to the cent, the comparison the equality tests make."""
-    if value is None:
-        return None
-    return round(Decimal(str(value)), 2)
+    return None if value is None else to_cent(value)

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,12 @@ def fmt_of(name: str) -> str | None:
     return item.fmt if item else None
 
 
+def to_cent(value: object) -> Decimal:
+    """A money value rounded to the cent as SQL's ``round(x, 2)`` rounds it: half away from zero
+    (a float by its shortest repr: 1522.425 -> 1522.43, where ``f"{1522.425:.2f}"`` gives .42)."""
+    return Decimal(str(value)).quantize(CENT, ROUND_HALF_UP)
+
+
 def format_value(value: object, fmt: str) -> str:
     """A measure's value as people read it: $1,234,567.89 / 1,234 / 12.3% / 0.87 / 1,234.5."""
     if value is None or isinstance(value, str):
@@ -264,7 +273,8 @@ def format_value(value: object, fmt: str) -> str:
     if math.isnan(v):
         return "—"
     if fmt == "currency":
-        return f"-${-v:,.2f}" if v < 0 else f"${v:,.2f}"
+        cents = abs(to_cent(value))
+        return f"-${cents:,}" if v < 0 and cents else f"${cents:,}"
     if fmt == "int":
         return f"{round(v):,}"
     if fmt == "percent":
