@@ -91,7 +91,7 @@ def peak_mb() -> float:
         return next(int(x.split()[1]) for x in status if x.startswith("VmHWM:")) / 1024
 
 
-def child_adw(dsn: str, path: str, full: bool, raw_history: bool = True) -> None:
+def child_adw(dsn: str, path: str, full: bool, raw_history: bool = False) -> None:
     """Runs in a child process: one engine run, timed without interpreter start-up."""
     from adw_assets.lib.replication import DuckDBDestination, replicate
 
@@ -179,8 +179,8 @@ class Bench:
                           f"{r['peak_mb']:.0f}", ratio(floor), ratio(dlt)))  # fmt: skip
         print(f"  {label}: {r['seconds']:.2f} s, peak {r['peak_mb']:.0f} MB", file=sys.stderr)
 
-    def adw(self, dsn: str, path: Path, full: bool = False, raw: bool = True) -> dict:
-        flags = ["--full"] * full + ["--no-raw-history"] * (not raw)
+    def adw(self, dsn: str, path: Path, full: bool = False, raw: bool = False) -> dict:
+        flags = ["--full"] * full + ["--raw-history"] * raw
         return run_json([sys.executable, __file__, "--child", dsn, str(path), *flags])
 
     def dataset(self, label: str, owner: str, repl: str, changes: dict[str, int]) -> dict:
@@ -202,8 +202,8 @@ class Bench:
             self.add(f"{label} full: duckdb postgres reader (floor)", floor)
             self.add(f"{label} full: dlt sql_database pyarrow", dlt, floor)
         self.add(f"{label} full: adw replicator", full, floor, dlt)
-        direct = self.adw(repl, self.workdir / f"{label}-direct.duckdb", raw=False)
-        self.add(f"{label} full: adw, final tables only (no raw history)", direct, floor, dlt)
+        with_raw = self.adw(repl, self.workdir / f"{label}-raw.duckdb", raw=True)
+        self.add(f"{label} full: adw, with the raw history", with_raw, floor, dlt)
         # a first no-op re-reads the rows tied at the saved cursor (>=) and the lag window
         settle = self.adw(repl, wh)
         self.add(f"{label} no-op right after the full sync: adw", settle)
@@ -319,8 +319,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child_adw(
-            sys.argv[2], sys.argv[3], "--full" in sys.argv, "--no-raw-history" not in sys.argv
-        )
+        child_adw(sys.argv[2], sys.argv[3], "--full" in sys.argv, "--raw-history" in sys.argv)
     else:
         main()
