@@ -73,6 +73,14 @@ def replication_dsn(dsn: str) -> str:
     return dsn_with_user(dsn, REPLICATION_ROLE)
 
 
+def sync_keeping_raw_history(dsn: str, path: Path, **kwargs):
+    """:func:`replicate` into the DuckDB file ``path``, also keeping the raw history (off by
+    default), for the tests that check it beside the final tables."""
+    from adw_assets.lib.replication import DuckDBDestination, replicate
+
+    return replicate(dsn, DuckDBDestination(path), raw_history=True, **kwargs)
+
+
 def mismatches(dsn: str, path: Path, prefix: str = "raw_", tables=TABLES) -> dict[str, tuple]:
     """Tables whose warehouse copy differs from the source (row count or checksum)."""
     out = {}

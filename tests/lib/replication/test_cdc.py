@@ -13,11 +13,17 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from adw_assets.lib.replication import DuckDBDestination, cdc_slot, replicate
+from adw_assets.lib.replication import cdc_slot
 from adw_assets.lib.source.server import dsn_with_user
 from adw_assets.lib.source.simulate import simulate
 from adw_assets.settings import CDC_ROLE
-from tests.lib.replication.fixtures import duplicate_keys, execute, mismatches, query
+from tests.lib.replication.fixtures import (
+    duplicate_keys,
+    execute,
+    mismatches,
+    query,
+    sync_keeping_raw_history,
+)
 
 
 def cdc_dsn(owner: str) -> str:
@@ -34,8 +40,7 @@ def cdc_source(replica_source) -> str:
 def sync(owner: str, path, **kw):
     """A CDC sync that also keeps the raw history (off by default), where these tests check the
     delete records and every version."""
-    result = replicate(cdc_dsn(owner), DuckDBDestination(path), method="cdc", retries=0,
-                       raw_history=True, **kw)  # fmt: skip
+    result = sync_keeping_raw_history(cdc_dsn(owner), path, method="cdc", retries=0, **kw)
     result.raise_for_failures()
     return result
 

@@ -25,6 +25,7 @@ from tests.lib.replication.fixtures import (
     mismatches,
     query,
     replication_dsn,
+    sync_keeping_raw_history,
 )
 
 
@@ -34,7 +35,7 @@ def wh(adw_home):
 
 
 def test_full_sync_copies_every_table_exactly_in_the_v2_layout(replica_source, wh):
-    result = replicate(replication_dsn(replica_source), DuckDBDestination(wh), raw_history=True)
+    result = sync_keeping_raw_history(replication_dsn(replica_source), wh)
     assert result.ok, result.failed
     assert [s.stream for s in result.streams] == [t.qualified for t in TABLES]
     assert mismatches(replica_source, wh) == {}
@@ -118,9 +119,9 @@ def test_incremental_sync_brings_inserts_and_updates_without_duplicates(replica_
 
 def test_noop_sync_rereads_only_the_lag_window_and_changes_nothing(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    replicate(dsn, DuckDBDestination(wh), raw_history=True)
+    sync_keeping_raw_history(dsn, wh)
     before = query(wh, "select _airbyte_raw_id from raw_sales.customer order by customerid")
-    result = replicate(dsn, DuckDBDestination(wh), raw_history=True)
+    result = sync_keeping_raw_history(dsn, wh)
     assert result.ok
     assert all(s.rows_inserted == 0 and s.rows_updated == 0 for s in result.streams)
     assert query(wh, "select _airbyte_raw_id from raw_sales.customer order by customerid") == before
@@ -152,7 +153,7 @@ def test_rows_at_the_saved_cursor_are_not_missed(replica_source, wh):
 def test_a_row_changed_without_a_new_cursor_is_folded_in_once(replica_source, wh):
     # the merge reads the whole old row only where the cursor ties: there, content decides
     dsn = replication_dsn(replica_source)
-    replicate(dsn, DuckDBDestination(wh), streams=["sales.creditcard"], raw_history=True)
+    sync_keeping_raw_history(dsn, wh, streams=["sales.creditcard"])
     latest = "(select max(modifieddate) from sales.creditcard)"
     execute(
         replica_source,
@@ -162,13 +163,11 @@ def test_a_row_changed_without_a_new_cursor_is_folded_in_once(replica_source, wh
     )
     raw = "select count(*) from airbyte_internal.raw_sales_raw__stream_creditcard"
     before = query(wh, raw)[0][0]
-    second = replicate(dsn, DuckDBDestination(wh), streams=["creditcard"], raw_history=True)
-    second = second["creditcard"]
+    second = sync_keeping_raw_history(dsn, wh, streams=["creditcard"])["creditcard"]
     assert second.rows_updated == 1 and second.rows_inserted == 0
     assert query(wh, raw)[0][0] == before + 1  # the changed row only, not the lag window
     assert mismatches(replica_source, wh, tables=[TABLES[7]]) == {}
-    third = replicate(dsn, DuckDBDestination(wh), streams=["creditcard"], raw_history=True)
-    third = third["creditcard"]
+    third = sync_keeping_raw_history(dsn, wh, streams=["creditcard"])["creditcard"]
     assert third.rows_read > 0 and third.rows_updated == 0 and query(wh, raw)[0][0] == before + 1
 
 
@@ -227,12 +226,13 @@ def test_hard_deletes_stay_until_a_full_refresh_which_bumps_the_generation(repli
         "insert into sales.store (businessentityid, name) "
         "select max(businessentityid) + 1000, 'Closing Soon Bikes' from sales.store",
     )
-    replicate(dsn, DuckDBDestination(wh), streams=["store", "creditcard"], raw_history=True)
+    sync_keeping_raw_history(dsn, wh, streams=["store", "creditcard"])
     execute(replica_source, "delete from sales.store where name = 'Closing Soon Bikes'")
-    replicate(dsn, DuckDBDestination(wh), streams=["store"], raw_history=True)
+    sync_keeping_raw_history(dsn, wh, streams=["store"])
     assert "sales.store" in mismatches(replica_source, wh, tables=[TABLES[8]])
-    result = replicate(dsn, DuckDBDestination(wh), streams=["store", "creditcard"],
-                       full_refresh=["store"], raw_history=True)  # fmt: skip
+    result = sync_keeping_raw_history(
+        dsn, wh, streams=["store", "creditcard"], full_refresh=["store"]
+    )
     assert result["store"].generation == 1 and result["store"].full_refresh
     assert result["creditcard"].generation == 0 and not result["creditcard"].full_refresh
     assert mismatches(replica_source, wh, tables=[TABLES[7], TABLES[8]]) == {}
@@ -253,8 +253,8 @@ def test_stream_names_resolve_bare_and_qualified():
 
 
 def test_a_custom_prefix_names_the_namespaces(replica_source, wh):
-    result = replicate(replication_dsn(replica_source), DuckDBDestination(wh), prefix="src_",
-                       streams=["person"], raw_history=True)  # fmt: skip
+    dsn = replication_dsn(replica_source)
+    result = sync_keeping_raw_history(dsn, wh, prefix="src_", streams=["person"])
     assert result.ok
     assert query(wh, "select count(*) from src_person.person")[0][0] == result["person"].rows_read
     assert query(wh, "select count(*) from airbyte_internal.src_person_raw__stream_person")

@@ -7,7 +7,13 @@ import pytest
 from adw_assets.errors import AdwError
 from adw_assets.lib.replication import DuckDBDestination, replicate
 from adw_assets.lib.source.catalog import TABLES_BY_NAME
-from tests.lib.replication.fixtures import execute, mismatches, query, replication_dsn
+from tests.lib.replication.fixtures import (
+    execute,
+    mismatches,
+    query,
+    replication_dsn,
+    sync_keeping_raw_history,
+)
 
 
 def execute_wh(wh, sql: str) -> None:
@@ -20,12 +26,6 @@ def execute_wh(wh, sql: str) -> None:
 @pytest.fixture
 def wh(adw_home):
     return adw_home / "warehouse.duckdb"
-
-
-def _sync(dsn: str, wh, **kwargs):
-    """A sync that also keeps the raw history, whose evolution these tests check beside the
-    final table's (off by default)."""
-    return replicate(dsn, DuckDBDestination(wh), raw_history=True, **kwargs)
 
 
 def _types(wh, schema, table) -> dict[str, str]:
@@ -41,14 +41,14 @@ def _types(wh, schema, table) -> dict[str, str]:
 
 def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    _sync(dsn, wh, streams=["customer"])
+    sync_keeping_raw_history(dsn, wh, streams=["customer"])
     execute(
         replica_source,
         "alter table sales.customer add column loyaltytier varchar(10)",
         "update sales.customer set loyaltytier = 'gold', modifieddate = now() "
         "where customerid in (select customerid from sales.customer order by customerid limit 3)",
     )
-    result = _sync(dsn, wh, streams=["customer"])["customer"]
+    result = sync_keeping_raw_history(dsn, wh, streams=["customer"])["customer"]
     assert result.ok and result.rows_updated == 3
     assert result.schema_changes == ["added column loyaltytier VARCHAR"]
     assert _types(wh, "raw_sales", "customer")["loyaltytier"] == "VARCHAR"
@@ -64,7 +64,7 @@ def test_a_new_source_column_is_added_with_older_rows_null(replica_source, wh):
 
 def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    _sync(dsn, wh, streams=["customer"])
+    sync_keeping_raw_history(dsn, wh, streams=["customer"])
     before = query(wh, "select count(territoryid) from raw_sales.customer")[0][0]
     execute(
         replica_source,
@@ -73,7 +73,7 @@ def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, 
         "(select customerid from sales.customer where storeid is null "
         "order by customerid limit 4)",
     )
-    result = _sync(dsn, wh, streams=["customer"])["customer"]
+    result = sync_keeping_raw_history(dsn, wh, streams=["customer"])["customer"]
     # the 4 changed rows, plus any row re-read in the lag window: all now carry a null
     assert result.ok and result.rows_updated >= 4
     assert "territoryid" in _types(wh, "raw_sales", "customer")
@@ -84,7 +84,7 @@ def test_a_dropped_source_column_stays_and_is_null_from_then_on(replica_source, 
 
 def test_a_widened_column_is_altered_in_place(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    _sync(dsn, wh, streams=["product"])
+    sync_keeping_raw_history(dsn, wh, streams=["product"])
     execute(
         replica_source,
         "alter table production.product alter column safetystocklevel type integer",
@@ -92,7 +92,7 @@ def test_a_widened_column_is_altered_in_place(replica_source, wh):
         "update production.product set safetystocklevel = 100000, modifieddate = now() "
         "where productid = (select min(productid) from production.product)",
     )
-    result = _sync(dsn, wh, streams=["product"])["product"]
+    result = sync_keeping_raw_history(dsn, wh, streams=["product"])["product"]
     assert result.ok, result.error
     types = _types(wh, "raw_production", "product")
     assert types["safetystocklevel"] == "INTEGER" and types["standardcost"] == "DECIMAL(21,5)"
@@ -101,7 +101,7 @@ def test_a_widened_column_is_altered_in_place(replica_source, wh):
 
 def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(replica_source, wh):
     dsn = replication_dsn(replica_source)
-    _sync(dsn, wh, streams=["creditcard", "store"])
+    sync_keeping_raw_history(dsn, wh, streams=["creditcard", "store"])
     state_before = query(wh, "select * from airbyte_internal._adw_state where name = 'creditcard'")
     execute(
         replica_source,
@@ -111,7 +111,7 @@ def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(r
         "update sales.store set modifieddate = now() where businessentityid = "
         "(select min(businessentityid) from sales.store)",
     )
-    result = _sync(dsn, wh, streams=["creditcard", "store"])
+    result = sync_keeping_raw_history(dsn, wh, streams=["creditcard", "store"])
     assert not result.ok
     failed = result["creditcard"]
     assert failed.status == "failed"
@@ -125,7 +125,8 @@ def test_an_incompatible_type_change_fails_that_stream_only_and_moves_no_state(r
     with pytest.raises(AdwError, match="cardnumber"):
         result.raise_for_failures()
     # the documented way out: a full refresh rebuilds the table with the new type
-    fixed = _sync(dsn, wh, streams=["creditcard"], full_refresh=True)["creditcard"]
+    fixed = sync_keeping_raw_history(dsn, wh, streams=["creditcard"], full_refresh=True)
+    fixed = fixed["creditcard"]
     assert fixed.ok and fixed.generation == 1
     assert _types(wh, "raw_sales", "creditcard")["cardnumber"] == "BIGINT"
     assert mismatches(replica_source, wh, tables=[TABLES_BY_NAME["sales.creditcard"]]) == {}
@@ -148,7 +149,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
     replica_source, wh
 ):
     dsn = replication_dsn(replica_source)
-    _sync(dsn, wh, streams=["store"])
+    sync_keeping_raw_history(dsn, wh, streams=["store"])
     raw = "airbyte_internal.raw_sales_raw__stream_store"
     n = query(wh, f"select count(*) from {raw}")[0][0]
     # the layout written before _airbyte_data became a STRUCT
@@ -160,7 +161,7 @@ def test_a_json_raw_history_from_an_older_version_is_kept_and_a_typed_one_starts
     )
     execute(replica_source, "update sales.store set modifieddate = now() where "
             "businessentityid = (select min(businessentityid) from sales.store)")  # fmt: skip
-    assert _sync(dsn, wh, streams=["store"]).ok
+    assert sync_keeping_raw_history(dsn, wh, streams=["store"]).ok
     assert query(wh, f"select count(*), any_value(json_valid(_airbyte_data)) from {raw}__json") == [
         (n, True)
     ]
