@@ -152,16 +152,24 @@ def settle(owner_dsn: str) -> None:
         conn.execute("vacuum analyze")
 
 
-def change_rows(owner_dsn: str, counts: dict[str, int]) -> int:
-    """Bump modifieddate (and so the content) of ``counts[table]`` random rows per table."""
+def change_rows(owner_dsn: str, counts: dict[str, int], newest: int | None = None) -> int:
+    """Bump modifieddate (and so the content) of ``counts[table]`` random rows per table: drawn
+    from the whole table (spread over all of it), or from its ``newest`` rows by primary key
+    (as an OLTP database's updates mostly are: orders in flight, new customers)."""
     import psycopg
+
+    from adw_assets.lib.source.catalog import TABLES_BY_NAME
 
     with psycopg.connect(owner_dsn) as conn:
         conn.execute("select setseed(0.42)")
         for table, n in counts.items():
+            rows = table
+            if newest:
+                key = ", ".join(f"{c} desc" for c in TABLES_BY_NAME[table].primary_key)
+                rows = f"(select ctid from {table} order by {key} limit {newest}) newest"
             conn.execute(
                 f"update {table} set modifieddate = clock_timestamp() where ctid in "
-                f"(select ctid from {table} order by random() limit {n})"
+                f"(select ctid from {rows} order by random() limit {n})"
             )
         conn.commit()
     return sum(counts.values())
